@@ -1,0 +1,1 @@
+"""edgefleet registry: OCI model-image verification, build and push (grown in the registry issue)."""
