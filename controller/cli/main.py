@@ -3,6 +3,8 @@
 import typer
 
 from controller.cli import lab as lab_cli
+from controller.cli import run as run_cli
+from controller.cli import serve as serve_cli
 
 app = typer.Typer(
     name="edgefleet",
@@ -10,4 +12,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("run")(run_cli.run)
+app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")

@@ -1,0 +1,45 @@
+"""Application factory: one store and one job manager per server process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from controller import __version__
+from controller.api import errors, hosts, jobs
+from controller.api.auth import require_token
+from controller.config import Settings
+from controller.jobs.manager import JobManager
+from controller.store import Store
+
+log = logging.getLogger("edgefleet.controller")
+
+
+def create_app(settings: Settings | None = None, api_token: str | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    store = Store(settings.db_url)
+    manager = JobManager(settings, store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if orphans := manager.reconcile_orphans():
+            log.warning("marked %d orphaned job(s) failed: %s", len(orphans), ", ".join(orphans))
+        yield
+        store.dispose()
+
+    app = FastAPI(title="edgefleet controller", version=__version__, lifespan=lifespan)
+    app.state.settings, app.state.store, app.state.manager = settings, store, manager
+    app.state.api_token = api_token
+    errors.install(app)
+    guarded = [Depends(require_token)]
+    app.include_router(jobs.router, dependencies=guarded)
+    app.include_router(hosts.router, dependencies=guarded)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

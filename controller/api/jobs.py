@@ -1,0 +1,107 @@
+"""Job endpoints, including the live Server-Sent Events stream of a job's events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sse_starlette.sse import EventSourceResponse
+
+from controller.api.schemas import JobRequest
+from controller.jobs import playbooks
+from controller.jobs.errors import InvalidRequest
+from controller.jobs.manager import ACTIVE, JobManager
+
+router = APIRouter(prefix="/api")
+_POLL_S = 0.25
+
+
+def _manager(request: Request) -> JobManager:
+    return request.app.state.manager
+
+
+def _who(request: Request) -> str:
+    return f"api:{request.client.host if request.client else 'unknown'}"
+
+
+@router.get("/playbooks")
+def list_playbooks(request: Request) -> dict[str, list[str]]:
+    return {"playbooks": playbooks.available(_manager(request).settings.playbook_dir)}
+
+
+@router.post("/jobs", status_code=201)
+def create_job(body: JobRequest, request: Request) -> dict[str, Any]:
+    return _manager(request).submit(
+        body.playbook,
+        limit=body.limit,
+        extra_vars=body.extra_vars,
+        timeout_s=body.timeout_s,
+        requested_by=_who(request),
+    )
+
+
+@router.get("/jobs")
+def list_jobs(request: Request, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+    return _manager(request).list_jobs(limit)
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: str, request: Request) -> dict[str, Any]:
+    return _manager(request).get(job_id)
+
+
+@router.post("/jobs/{job_id}/cancel", status_code=202)
+def cancel_job(job_id: str, request: Request) -> dict[str, Any]:
+    return _manager(request).cancel(job_id)
+
+
+@router.post("/jobs/{job_id}/relaunch", status_code=201)
+def relaunch_job(job_id: str, request: Request) -> dict[str, Any]:
+    return _manager(request).relaunch(job_id, requested_by=_who(request))
+
+
+def _cursor(last_event_id: str | None, after: int | None) -> int:
+    raw = last_event_id if last_event_id is not None else after
+    if raw is None:
+        return 0
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise InvalidRequest(f"Last-Event-ID {raw!r} is not an event number") from None
+
+
+@router.get("/jobs/{job_id}/events")
+async def stream_events(
+    job_id: str,
+    request: Request,
+    last_event_id: str | None = Header(None),
+    after: int | None = Query(None, ge=0, description="Resume after this event number."),
+) -> EventSourceResponse:
+    """Replay stored events after the cursor, then follow live ones until the job ends."""
+    manager = _manager(request)
+    await run_in_threadpool(manager.get, job_id)  # 404 before the stream starts
+    cursor = _cursor(last_event_id, after)
+
+    async def events() -> Any:
+        nonlocal cursor
+        while not await request.is_disconnected():
+            batch = await run_in_threadpool(manager.events_after, job_id, cursor)
+            for ev in batch:
+                cursor = ev["seq"]
+                yield {"id": str(cursor), "event": "job_event", "data": json.dumps(ev)}
+            if batch:
+                continue
+            job = await run_in_threadpool(manager.get, job_id)
+            if job["status"] in ACTIVE:
+                await asyncio.sleep(_POLL_S)
+                continue
+            # Finalisation happens after the last event is stored, so nothing can follow.
+            if not await run_in_threadpool(manager.events_after, job_id, cursor):
+                summary = {k: job[k] for k in ("id", "status", "rc", "error", "summary")}
+                yield {"event": "end", "data": json.dumps(summary)}
+                return
+
+    return EventSourceResponse(events(), ping=15)

@@ -1,0 +1,92 @@
+"""Human-readable one-line summaries of each playbook's structured per-host result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+STATUS_STYLE = {
+    "ok": "green",
+    "changed": "yellow",
+    "failed": "red",
+    "unreachable": "magenta",
+    "skipped": "dim",
+    "running": "cyan",
+    "pending": "dim",
+}
+
+
+def _ping(r: dict[str, Any]) -> str:
+    os_ = r.get("os") or {}
+    py = (r.get("python") or {}).get("version", "?")
+    return (
+        f"{os_.get('distribution', '?')} {os_.get('version', '')} · kernel {r.get('kernel', '?')}"
+        f" · {r.get('arch', '?')} ({r.get('machine', '?')}) · python {py}"
+    )
+
+
+def _upgrade(r: dict[str, Any]) -> str:
+    ups = r.get("upgraded") or []
+    names = ", ".join(f"{u.get('name')} {u.get('from')}→{u.get('to')}" for u in ups[:5])
+    more = f" (+{len(ups) - 5} more)" if len(ups) > 5 else ""
+    reboot = "reboot required" if r.get("reboot_required") else "no reboot needed"
+    return f"{len(ups)} upgraded{': ' + names if names else ''}{more} · {reboot}"
+
+
+def _timesync(r: dict[str, Any]) -> str:
+    offset = r.get("offset_s")
+    off = f"{offset * 1000:+.3f} ms" if isinstance(offset, int | float) else "?"
+    state = "synchronised" if r.get("synchronized") else "NOT synchronised"
+    return (
+        f"{r.get('service', '?')} → {r.get('source') or '-'} · offset {off} · "
+        f"stratum {r.get('stratum', '?')} · {state} · {r.get('clock_control', '?')}"
+    )
+
+
+def _monitor(r: dict[str, Any]) -> str:
+    temps = [
+        z.get("celsius")
+        for z in (r.get("temperature") or {}).get("zones", [])
+        if isinstance(z.get("celsius"), int | float)
+    ]
+    temp = f"{max(temps):.1f}°C" if temps else "no sensor"
+    cpu = r.get("cpu") or {}
+    mem = r.get("memory") or {}
+    net = r.get("network") or {}
+    gpu = (r.get("gpu") or {}).get("status", "?")
+    up, down = net.get("uplink_mbps"), net.get("downlink_mbps")
+    speed = f"↑{up:.0f} ↓{down:.0f} Mbit/s" if up is not None and down is not None else "speed n/a"
+    return (
+        f"temp {temp} · {cpu.get('cores', '?')} cores load {(cpu.get('load') or ['?'])[0]} · "
+        f"mem {mem.get('used_pct', '?')}% · {speed} · gpu {gpu}"
+    )
+
+
+_SUMMARY = {"ping": _ping, "upgrade": _upgrade, "timesync": _timesync, "monitor": _monitor}
+
+
+def summary(playbook: str, host: dict[str, Any]) -> str:
+    if host.get("result") and playbook in _SUMMARY:
+        try:
+            return _SUMMARY[playbook](host["result"])
+        except (TypeError, ValueError, AttributeError):
+            return "result present (see --json)"
+    return host.get("msg") or ""
+
+
+def hosts_table(job: dict[str, Any], live: dict[str, tuple[str, str]] | None = None) -> Table:
+    """Final (or live) per-host table; `live` maps host → (status, last task) while running."""
+    title = f"{job['playbook']} · job {job['id']} · {job['status']}"
+    table = Table(title=title, expand=False)
+    for col in ("host", "status", "detail"):
+        table.add_column(col)
+    by_host = {h["host"]: h for h in job.get("hosts", [])}
+    for name in job["targets"]:
+        if live is not None and job["status"] in ("queued", "running"):
+            status, detail = live.get(name, ("pending", ""))
+        else:
+            h = by_host.get(name, {"status": "pending"})
+            status, detail = h["status"], summary(job["playbook"], h)
+        table.add_row(name, f"[{STATUS_STYLE.get(status, '')}]{status}[/]", detail)
+    return table

@@ -1,0 +1,90 @@
+"""`edgefleet run PLAYBOOK`: run a fleet operation in-process with live per-host status."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from controller.cli import render, runtime
+from controller.jobs import extravars
+from controller.jobs.errors import InvalidRequest
+from controller.jobs.manager import ACTIVE, JobManager, current_user
+
+out = Console()
+
+
+def _extra_vars(raw: str | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if raw.startswith("@"):
+        path = Path(raw[1:])
+        try:
+            raw = path.read_text()
+        except OSError as exc:
+            raise InvalidRequest(f"cannot read extra vars file {path}: {exc.strerror}") from None
+    return extravars.parse(raw)
+
+
+def _follow(mgr: JobManager, job: dict[str, Any]) -> dict[str, Any]:
+    """Live table fed from the stored events (the same stream the SSE endpoint serves)."""
+    live_state: dict[str, tuple[str, str]] = {}
+    cursor = 0
+    with Live(render.hosts_table(job, live_state), console=out, refresh_per_second=4) as live:
+        while job["status"] in ACTIVE:
+            for ev in mgr.events_after(job["id"], cursor):
+                cursor = ev["seq"]
+                if host := ev.get("host"):
+                    kind = ev["event"].removeprefix("runner_on_")
+                    status = {"start": "running", "ok": "running", "skipped": "running"}.get(
+                        kind, kind
+                    )
+                    if ev["event"] == "runner_on_failed" and ev.get("ignore_errors"):
+                        status = "running"
+                    live_state[host] = (status, ev.get("task", ""))
+            time.sleep(0.25)
+            job = mgr.get(job["id"])
+            live.update(render.hosts_table(job, live_state))
+        live.update(render.hosts_table(job))
+    return job
+
+
+def run(
+    playbook: Annotated[str, typer.Argument(help="ping, upgrade, timesync, monitor, ...")],
+    inventory: Annotated[Path, typer.Option("--inventory", "-i", help="Ansible inventory file.")],
+    limit: Annotated[
+        str | None, typer.Option("--limit", "-l", help="Host pattern, e.g. rpi.")
+    ] = None,
+    extra_vars: Annotated[
+        str | None, typer.Option("--extra-vars", "-e", help="JSON object, or @file.json.")
+    ] = None,
+    timeout: Annotated[int | None, typer.Option(help="Whole-job timeout in seconds.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the job record as JSON.")] = False,
+) -> None:
+    """Run a playbook against the fleet and report per-host results.
+
+    Exit codes: 0 every host ok, 1 some host failed/unreachable or the job failed, 2 bad input.
+    """
+    with runtime.errors_as_exit():
+        mgr = runtime.manager(inventory)
+        job = mgr.submit(
+            playbook,
+            limit=limit,
+            extra_vars=_extra_vars(extra_vars),
+            timeout_s=timeout,
+            requested_by=current_user(),
+        )
+    if as_json:
+        job = mgr.wait(job["id"])
+        print(json.dumps(job, indent=2))
+    else:
+        job = _follow(mgr, job)
+        if job["error"]:
+            runtime.err.print(f"[red]job error:[/] {job['error']}", highlight=False)
+    if job["status"] != "successful":
+        raise typer.Exit(runtime.EXIT_FAILED)

@@ -1,0 +1,36 @@
+"""Builds the controller objects a CLI command needs, and maps typed errors to exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from controller.config import Settings
+from controller.jobs.errors import JobError
+from controller.jobs.manager import JobManager
+from controller.store import Store
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+err = Console(stderr=True)
+
+
+def manager(inventory: Path | None = None) -> JobManager:
+    settings = Settings.from_env(inventory=inventory)
+    mgr = JobManager(settings, Store(settings.db_url))
+    mgr.reconcile_orphans()
+    return mgr
+
+
+@contextmanager
+def errors_as_exit() -> Iterator[None]:
+    """Typed errors become one red line on stderr and exit code 2; nothing else is swallowed."""
+    try:
+        yield
+    except JobError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -1,0 +1,1 @@
+"""Running Ansible jobs: validation, execution through ansible-runner, event folding."""

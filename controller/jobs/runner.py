@@ -1,0 +1,116 @@
+"""Run one playbook through ansible-runner in a private directory that is deleted afterwards.
+
+Why the care: ansible-runner's event handler runs in its pexpect loop, so a slow handler
+makes runs time out (ansible-runner #1343); shared private dirs mix artifacts (#1143); env
+files can hold secrets (#809). So: one dir per job, handlers only enqueue, no env files.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+import psutil
+
+# AWX sizes forks at ~100 MB of controller memory each after a 2 GB reserve.
+_FORK_MB = 100
+_RESERVED_MB = 2048
+_MAX_FORKS = 200
+
+
+def fork_count(n_hosts: int) -> int:
+    """Forks for a run: one per host, bounded by what the controller's memory can carry."""
+    mem_mb = psutil.virtual_memory().total // (1024 * 1024)
+    by_memory = max(5, (mem_mb - _RESERVED_MB) // _FORK_MB)
+    return max(1, min(n_hosts, by_memory, _MAX_FORKS))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything needed to launch one ansible-playbook run."""
+
+    job_id: str
+    playbook: Path
+    inventory: Path
+    limit: str | None
+    extra_vars: dict[str, Any]
+    forks: int
+    timeout_s: int
+    work_dir: Path
+    ansible_cfg: Path | None
+    fact_cache_dir: Path
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: str  # successful | failed | canceled | timeout
+    rc: int | None
+    error: str | None = None
+
+
+def _envvars(spec: RunSpec) -> dict[str, str]:
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(spec.fact_cache_dir),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+    }
+    if spec.ansible_cfg is not None and spec.ansible_cfg.exists():
+        env["ANSIBLE_CONFIG"] = str(spec.ansible_cfg)
+    return env
+
+
+def execute(
+    spec: RunSpec,
+    events: queue.SimpleQueue[dict[str, Any]],
+    cancel: threading.Event,
+) -> RunOutcome:
+    """Run to completion; every runner event is put on `events` without blocking the run."""
+    private = spec.work_dir / spec.job_id
+    private.mkdir(parents=True, mode=0o700, exist_ok=False)
+    spec.fact_cache_dir.mkdir(parents=True, exist_ok=True)
+
+    def on_event(event: dict[str, Any]) -> bool:
+        events.put(event)
+        return True
+
+    cancel_requested: Callable[[], bool] = cancel.is_set
+    try:
+        thread, runner = ansible_runner.run_async(
+            private_data_dir=str(private),
+            ident=spec.job_id,
+            playbook=str(spec.playbook),
+            inventory=str(spec.inventory),
+            limit=spec.limit,
+            extravars=spec.extra_vars or None,
+            forks=spec.forks,
+            envvars=_envvars(spec),
+            timeout=spec.timeout_s,
+            settings={"suppress_ansible_output": True, "pexpect_timeout": 10},
+            suppress_env_files=True,
+            quiet=True,
+            event_handler=on_event,
+            cancel_callback=cancel_requested,
+        )
+        thread.join()
+        status = runner.status
+        if status == "failed" and runner.rc not in (None, 0):
+            return RunOutcome("failed", runner.rc)
+        return RunOutcome(
+            status if status in ("successful", "canceled", "timeout") else "failed",
+            runner.rc,
+            None if status != "error" else "ansible-runner errored",
+        )
+    except Exception as exc:  # noqa: BLE001 - any runner crash must still finalise the job
+        return RunOutcome("failed", None, f"ansible-runner failed to run: {exc}")
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
