@@ -61,6 +61,14 @@ class LabConfig:
         return self.state_dir / "id_ed25519"
 
     @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "known_hosts"
+
+    @property
+    def default_inventory(self) -> Path:
+        return self.state_dir / "inventory.yml"
+
+    @property
     def hosts_dir(self) -> Path:
         return self.state_dir / "hosts"
 

@@ -60,18 +60,6 @@ def ok(argv: Sequence[str | Path], timeout: float | None = 60) -> bool:
         return False
 
 
-def pid_alive(pid: int | None) -> bool:
-    """A recorded PID is alive (and not a zombie); never used to find processes by name."""
-    if not pid:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state != "Z"
-
-
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1][:300] if lines else "no output"
