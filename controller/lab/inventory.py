@@ -9,7 +9,6 @@ import yaml
 from controller.lab.config import LabConfig
 from controller.lab.state import LabState
 
-_ACCELERATOR = {"rpi": "none", "gpu": "cuda"}
 _ROLE = {"rpi": "camera-node", "gpu": "inference-node"}
 
 
@@ -22,7 +21,8 @@ def render(state: LabState, cfg: LabConfig) -> str:
             {
                 "vars": {
                     "edgefleet_arch": h.arch,
-                    "edgefleet_accelerator": _ACCELERATOR.get(h.group, "none"),
+                    # Lab hosts have no GPU, whatever their group: say so, don't pretend.
+                    "edgefleet_accelerator": "none",
                     "edgefleet_role": _ROLE.get(h.group, "edge"),
                 },
                 "hosts": {},

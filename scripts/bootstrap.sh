@@ -1,0 +1,36 @@
+#!/bin/sh
+# One-time set-up, safe to re-run: Debian packages (when root), the .venv and the project.
+# `make demo` and `make test` call this first, so a fresh clone needs nothing else.
+set -eu
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES="debootstrap qemu-user-static binfmt-support chrony iperf3 openssh-client \
+dpkg-dev iproute2 procps util-linux"
+
+missing=""
+for pkg in $DEB_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+        || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "bootstrap: installing Debian packages:$missing"
+        apt-get update -qq
+        # policy-rc.d keeps chrony's postinst from starting a daemon on this machine.
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+        rm -f /usr/sbin/policy-rc.d
+    else
+        echo "bootstrap: not root, skipping Debian packages:$missing (lab tests will be skipped)"
+    fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+stamp=.venv/.edgefleet-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[test]'
+    touch "$stamp"
+fi

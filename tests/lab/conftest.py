@@ -1,0 +1,174 @@
+"""A real lab fleet for the whole session: 2 arm64 `rpi` + 2 amd64 `gpu` hosts over real SSH.
+
+The test lab uses its own bridge, subnet, namespace prefix and state dir, so it can run
+beside an operator's lab. An extra inventory adds one host at a lab address where nothing
+listens: the unreachable device.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from controller.lab import fleet
+from controller.lab.config import LabConfig
+from controller.lab.state import LabState
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+OFFLINE_HOST, OFFLINE_ADDRESS = "rpi-09", "10.214.0.250"
+ARTIFACTS = REPO / "artifacts" / "tests"
+
+pytestmark = pytest.mark.lab
+
+
+@dataclass
+class Lab:
+    cfg: LabConfig
+    state: LabState
+    inventory: Path
+    inventory_with_offline: Path
+
+    @property
+    def hosts(self) -> list[str]:
+        return [h.name for h in self.state.hosts]
+
+    def address(self, name: str) -> str:
+        return next(h.address for h in self.state.hosts if h.name == name)
+
+    def ssh(self, name: str, command: str) -> str:
+        """Run a fixed command on a lab host over real SSH (test-only, constant strings)."""
+        res = subprocess.run(
+            ["ssh", "-i", str(self.cfg.key_path), "-o", f"UserKnownHostsFile={self.cfg.known_hosts}",
+             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+             f"root@{self.address(name)}", command],
+            capture_output=True, text=True, timeout=120, check=True,
+        )
+        return res.stdout
+
+
+def lab_config(root: Path) -> LabConfig:
+    return LabConfig(
+        state_dir=root / "lab",
+        bridge="eftbr0",
+        subnet="10.214.0.0/24",
+        prefix="eft-",
+        apt_port=8874,
+    )
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    if os.geteuid() != 0:
+        pytest.skip("lab tests need root (network namespaces, mounts)")
+    root = tmp_path_factory.mktemp("edgefleet-lab")
+    cfg = lab_config(root)
+    inventory = root / "inventory.yml"
+    state = fleet.up(cfg, rpi=2, gpu=2, inventory_path=inventory, say=print)
+    doc = yaml.safe_load(inventory.read_text())
+    doc["all"]["children"]["rpi"]["hosts"][OFFLINE_HOST] = {"ansible_host": OFFLINE_ADDRESS}
+    with_offline = root / "inventory-offline.yml"
+    with_offline.write_text(yaml.safe_dump(doc, sort_keys=False))
+    try:
+        yield Lab(cfg, state, inventory, with_offline)
+    finally:
+        fleet.down(cfg, say=print)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Controller:
+    url: str
+    home: Path
+    process: subprocess.Popen
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def wait_job(self, job_id: str, timeout: float = 600) -> dict:
+        """Bounded poll until the job leaves queued/running."""
+        with self.client() as c:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                job = c.get(f"/api/jobs/{job_id}").json()
+                if job["status"] not in ("queued", "running"):
+                    return job
+                time.sleep(0.5)
+        raise AssertionError(f"job {job_id} still running after {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def controller(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:
+    """The real server process (`edgefleet controller serve`) on loopback."""
+    home = tmp_path_factory.mktemp("controller-home")
+    port = free_port()
+    env = dict(os.environ, EDGEFLEET_HOME=str(home))
+    env.pop("EDGEFLEET_API_TOKEN", None)
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "edgefleet"), "controller", "serve", "--port", str(port),
+         "--inventory", str(lab.inventory_with_offline)],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise AssertionError("controller did not start: " + (home / "server.log").read_text())
+    try:
+        yield Controller(url, home, proc)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        log.close()
+
+
+def ansible_playbook(
+    inventory: Path, playbook: str, *args: str, fact_dir: Path
+) -> tuple[subprocess.CompletedProcess, dict[str, dict]]:
+    """Run `ansible-playbook` exactly as an operator would, from the repo root.
+
+    Per-host results come back through the JSON fact cache (`edgefleet_result` is a
+    cacheable fact), so nothing here parses printed output.
+    """
+    shutil.rmtree(fact_dir, ignore_errors=True)
+    env = dict(
+        os.environ,
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        ANSIBLE_CACHE_PLUGIN_CONNECTION=str(fact_dir),
+        ANSIBLE_NOCOLOR="1",
+    )
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), f"playbooks/{playbook}.yml",
+         *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+    )
+    results = {}
+    for path in fact_dir.glob("*") if fact_dir.exists() else []:
+        facts = json.loads(path.read_text())
+        if "edgefleet_result" in facts:
+            results[path.name] = facts["edgefleet_result"]
+    return proc, results
