@@ -52,7 +52,3 @@ class Settings:
     def jobs_dir(self) -> Path:
         """Parent of the per-job private runner directories (deleted after each job)."""
         return self.home / "jobs"
-
-    @property
-    def fact_cache_dir(self) -> Path:
-        return self.home / "facts"

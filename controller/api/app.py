@@ -19,6 +19,7 @@ log = logging.getLogger("edgefleet.controller")
 
 
 def create_app(settings: Settings | None = None, api_token: str | None = None) -> FastAPI:
+    """The API app; on start it closes orphaned jobs, on stop it cancels its own running ones."""
     settings = settings or Settings.from_env()
     store = Store(settings.db_url)
     manager = JobManager(settings, store)
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
         if orphans := manager.reconcile_orphans():
             log.warning("marked %d orphaned job(s) failed: %s", len(orphans), ", ".join(orphans))
         yield
+        manager.shutdown()
         store.dispose()
 
     app = FastAPI(title="edgefleet controller", version=__version__, lifespan=lifespan)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -13,10 +14,11 @@ from rich.live import Live
 
 from controller.cli import render, runtime
 from controller.jobs import extravars
-from controller.jobs.errors import InvalidRequest
+from controller.jobs.errors import InvalidRequest, JobError
 from controller.jobs.manager import ACTIVE, JobManager, current_user
 
 out = Console()
+_CANCEL_WAIT_S = 30.0
 
 
 def _extra_vars(raw: str | None) -> dict[str, Any]:
@@ -56,7 +58,12 @@ def _follow(mgr: JobManager, job: dict[str, Any]) -> dict[str, Any]:
 
 def run(
     playbook: Annotated[str, typer.Argument(help="ping, upgrade, timesync, monitor, ...")],
-    inventory: Annotated[Path, typer.Option("--inventory", "-i", help="Ansible inventory file.")],
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory", "-i", help="Ansible inventory file (default: $EDGEFLEET_INVENTORY)."
+        ),
+    ] = None,
     limit: Annotated[
         str | None, typer.Option("--limit", "-l", help="Host pattern, e.g. rpi.")
     ] = None,
@@ -79,12 +86,17 @@ def run(
             timeout_s=timeout,
             requested_by=current_user(),
         )
+    try:
+        job = mgr.wait(job["id"]) if as_json else _follow(mgr, job)
+    except KeyboardInterrupt:
+        # ansible-playbook runs in its own session, so Ctrl-C never reaches it: cancel it.
+        runtime.err.print(f"interrupted: canceling job {job['id']}")
+        with contextlib.suppress(JobError):
+            mgr.cancel(job["id"])
+        job = mgr.wait(job["id"], timeout=_CANCEL_WAIT_S)
     if as_json:
-        job = mgr.wait(job["id"])
         print(json.dumps(job, indent=2))
-    else:
-        job = _follow(mgr, job)
-        if job["error"]:
-            runtime.err.print(f"[red]job error:[/] {job['error']}", highlight=False)
+    elif job["error"]:
+        runtime.err.print(f"[red]job error:[/] {job['error']}", highlight=False)
     if job["status"] != "successful":
         raise typer.Exit(runtime.EXIT_FAILED)

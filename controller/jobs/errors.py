@@ -18,6 +18,6 @@ class JobNotFound(JobError):
 
 
 class JobConflict(JobError):
-    """The request is valid but the job's state forbids it (e.g. hosts busy, nothing to relaunch)."""
+    """The request is valid but current state forbids it (hosts busy, nothing to relaunch)."""
 
     http_status = 409

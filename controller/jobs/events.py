@@ -14,10 +14,11 @@ _MAX_RES_CHARS = 32_000
 _MAX_STDOUT_CHARS = 4_000
 # Precedence when several events touch one host: the worst outcome wins.
 _RANK = {"skipped": 0, "ok": 1, "changed": 2, "failed": 3, "unreachable": 4}
+_HOST_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped")
 
 
 def _trim_res(res: dict[str, Any]) -> dict[str, Any]:
-    """Drop module arguments (may echo secrets) and cap size so big outputs can't bloat the store."""
+    """Drop module arguments (may echo secrets); cap size so big outputs can't bloat the store."""
     res = {k: v for k, v in res.items() if k not in ("invocation", "_ansible_no_log")}
     if len(json.dumps(res, default=str)) > _MAX_RES_CHARS:
         keep = ("msg", "changed", "failed", "unreachable", "rc", "ansible_facts")
@@ -87,17 +88,18 @@ class Fold:
         if kind == "playbook_on_stats":
             self._reconcile(ev["stats"])
             return None
-        if not name or not kind.startswith("runner_on_") or kind == "runner_on_start":
+        if not name or kind not in _HOST_EVENTS:
             return None
         h, res = self.host(name), ev.get("res") or {}
-        if kind == "runner_on_ok":
+        if kind == "runner_on_ok" or (kind == "runner_on_failed" and ev.get("ignore_errors")):
+            # Ansible counts an ignored failure as ok (plus `ignored`), so do we.
             h.ok += 1
             h.changed += bool(res.get("changed"))
             h.raise_to("changed" if res.get("changed") else "ok")
             result = (res.get("ansible_facts") or {}).get(RESULT_FACT)
             if isinstance(result, dict):
                 h.result = result
-        elif kind == "runner_on_failed" and not ev.get("ignore_errors"):
+        elif kind == "runner_on_failed":
             h.failures += 1
             h.raise_to("failed")
             h.msg = f"{ev.get('task', 'task')}: {res.get('msg') or res.get('stderr') or 'failed'}"
@@ -105,28 +107,28 @@ class Fold:
             h.unreachable += 1
             h.raise_to("unreachable")
             h.msg = str(res.get("msg") or "unreachable")
-        elif kind == "runner_on_skipped":
+        else:
             h.skipped += 1
             h.raise_to("skipped")
-        else:
-            return None
         return name
 
     def _reconcile(self, stats: dict[str, dict[str, int]]) -> None:
-        """Final stats are authoritative for counts (dark = unreachable)."""
+        """Final stats are authoritative: a rescued failure or ignored unreachable isn't one."""
         names = set().union(*(s.keys() for s in stats.values())) if stats else set()
         for name in names:
             h = self.host(name)
-            h.ok = stats.get("ok", {}).get(name, h.ok)
-            h.changed = stats.get("changed", {}).get(name, h.changed)
-            h.failures = stats.get("failures", {}).get(name, h.failures)
-            h.unreachable = stats.get("dark", {}).get(name, h.unreachable)
-            h.skipped = stats.get("skipped", {}).get(name, h.skipped)
-            if h.unreachable:
-                h.raise_to("unreachable")
-            elif h.failures:
-                h.raise_to("failed")
-            elif h.changed:
-                h.raise_to("changed")
-            elif h.ok:
-                h.raise_to("ok")
+            h.ok = stats.get("ok", {}).get(name, 0)
+            h.changed = stats.get("changed", {}).get(name, 0)
+            h.failures = stats.get("failures", {}).get(name, 0)
+            h.unreachable = stats.get("dark", {}).get(name, 0)
+            h.skipped = stats.get("skipped", {}).get(name, 0)
+            h.status = (
+                "unreachable" if h.unreachable
+                else "failed" if h.failures
+                else "changed" if h.changed
+                else "ok" if h.ok
+                else "skipped"
+            )
+            h.seen = True
+            if h.status not in ("failed", "unreachable"):
+                h.msg = None

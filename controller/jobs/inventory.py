@@ -32,8 +32,17 @@ KNOWN_VARS = (
     "edgefleet_role",
     "edgefleet_controller_address",
 )
+# Passwords belong in SSH keys or Vault, never in inventory (they'd reach logs and job dirs).
+_SECRET_VARS = (
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+    "ansible_become_pass",
+    "ansible_become_password",
+)
 _LIMIT = re.compile(r"^[A-Za-z0-9_.,:&!*\-\[\]]+$")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_PARSE_ERROR = re.compile(r":\d+: ")
 
 
 @dataclass(frozen=True)
@@ -48,24 +57,68 @@ class Target:
         return {"name": self.name, "address": self.address, "groups": list(self.groups)}
 
 
-def _ansible_inventory(inventory: Path, limit: str | None) -> dict[str, Any]:
+def _ansible_inventory(inventory: Path, limit: str | None, ansible_cfg: Path | None) -> Any:
+    """Ansible's own view of the inventory (same parser, same config as the run itself)."""
     cmd = [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(inventory), "--list"]
     if limit:
-        cmd += ["--limit", limit]
+        cmd.append(f"--limit={limit}")
     env = dict(
         os.environ,
         ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
         ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="1",
+        ANSIBLE_DUPLICATE_YAML_DICT_KEY="error",
         ANSIBLE_NOCOLOR="1",
     )
+    if ansible_cfg is not None and ansible_cfg.exists():
+        env["ANSIBLE_CONFIG"] = str(ansible_cfg)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     if proc.returncode != 0:
         lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+        # The parser's own message names file and line; the ERROR line only says "failed".
         reason = next(
-            (ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "unknown error"
+            (ln for ln in lines if _PARSE_ERROR.search(ln)),
+            next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "unknown error"),
         )
         raise InvalidRequest(f"inventory {inventory} could not be parsed: {reason}")
     return json.loads(proc.stdout)
+
+
+def check_duplicates(inventory: Path) -> None:
+    """Reject an INI host defined twice: Ansible merges silently, the later line winning."""
+    files = sorted(inventory.iterdir()) if inventory.is_dir() else [inventory]
+    for path in files:
+        # YAML duplicates are caught by Ansible itself; executables are dynamic inventories.
+        ini = path.suffix not in (".yml", ".yaml", ".json") and not os.access(path, os.X_OK)
+        if path.is_file() and ini:
+            _check_ini_duplicates(path)
+
+
+def _check_ini_duplicates(path: Path) -> None:
+    section = "ungrouped"
+    seen: set[tuple[str, str]] = set()
+    with_vars: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        tokens = line.split("#", 1)[0].split()
+        if not tokens or tokens[0].startswith(";"):
+            continue
+        if tokens[0].startswith("["):
+            section = tokens[0].strip("[]")
+            continue
+        if ":" in section:  # [group:vars] and [group:children] hold no host definitions
+            continue
+        alias = tokens[0]
+        if (section, alias) in seen:
+            raise InvalidRequest(
+                f"inventory {path}:{number}: host {alias!r} listed twice in [{section}]"
+            )
+        seen.add((section, alias))
+        if len(tokens) > 1:
+            if alias in with_vars:
+                raise InvalidRequest(
+                    f"inventory {path}:{number}: host {alias!r} already defined with variables"
+                    f" at line {with_vars[alias]}; the later line would silently override it"
+                )
+            with_vars[alias] = number
 
 
 def _groups_of(data: dict[str, Any]) -> dict[str, list[str]]:
@@ -79,25 +132,33 @@ def _groups_of(data: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def check_vars(hostvars: dict[str, dict[str, Any]]) -> None:
-    """Reject near-miss spellings of connection variables before they misroute a job."""
+    """Reject passwords and near-miss spellings of connection variables (`nsible_port`)."""
     for host, variables in hostvars.items():
         for key in variables:
+            if key in _SECRET_VARS:
+                raise InvalidRequest(
+                    f"inventory host {host!r} sets {key}; use SSH keys or Ansible Vault instead"
+                )
             if key in KNOWN_VARS:
                 continue
             close = difflib.get_close_matches(key, KNOWN_VARS, n=1, cutoff=0.88)
             if close:
                 raise InvalidRequest(
-                    f"inventory host {host!r}: unknown variable {key!r} (did you mean {close[0]!r}?)"
+                    f"inventory host {host!r}: unknown variable {key!r}"
+                    f" (did you mean {close[0]!r}?)"
                 )
 
 
-def resolve_targets(inventory: Path, limit: str | None) -> list[Target]:
+def resolve_targets(
+    inventory: Path, limit: str | None, ansible_cfg: Path | None = None
+) -> list[Target]:
     """Hosts the job will touch; a limit that matches nothing is an error, not an empty run."""
     if not inventory.exists():
         raise InvalidRequest(f"inventory {inventory} does not exist")
-    if limit is not None and (not limit.strip() or not _LIMIT.match(limit)):
+    if limit is not None and not _LIMIT.match(limit):
         raise InvalidRequest(f"limit {limit!r} is not a valid host pattern")
-    data = _ansible_inventory(inventory, limit)
+    check_duplicates(inventory)
+    data = _ansible_inventory(inventory, limit, ansible_cfg)
     hostvars: dict[str, dict[str, Any]] = data.get("_meta", {}).get("hostvars", {})
     check_vars(hostvars)
     membership = _groups_of(data)

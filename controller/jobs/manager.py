@@ -10,23 +10,25 @@ from __future__ import annotations
 import getpass
 import os
 import queue
+import shutil
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from controller.config import Settings
 from controller.jobs import extravars, playbooks
 from controller.jobs.errors import InvalidRequest, JobConflict, JobNotFound
 from controller.jobs.events import Fold, HostOutcome, compact
 from controller.jobs.inventory import Target, resolve_targets
-from controller.jobs.runner import RunOutcome, RunSpec, execute, fork_count
+from controller.jobs.runner import RunOutcome, RunSpec, execute, fork_count, private_dir
+from controller.jobs.views import host_dict, iso, job_dict
 from controller.store import Host, Job, JobEvent, JobHost, Store
 from controller.store.models import utcnow
 
@@ -36,21 +38,25 @@ _BATCH = 200
 _FACT_KEYS = ("hostname", "os", "kernel", "machine", "arch", "python")
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-
-
 def _me() -> tuple[int, float]:
     proc = psutil.Process()
     return proc.pid, proc.create_time()
 
 
+def _owner_alive(pid: int | None, started: float | None) -> bool:
+    """True while the process that launched a job still runs (create time guards pid reuse)."""
+    if pid is None or started is None:
+        return False
+    try:
+        return abs(psutil.Process(pid).create_time() - started) < 1.0
+    except psutil.Error:
+        return False
+
+
 @dataclass
 class _Active:
-    job_id: str
-    targets: set[str]
+    """In-process handles of a job this process runs."""
+
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -86,20 +92,16 @@ class JobManager:
             )
         inv = Path(inv).resolve()
         variables = extravars.validate(extra_vars)
-        timeout = timeout_s or self.settings.job_timeout_s
+        timeout = self.settings.job_timeout_s if timeout_s is None else timeout_s
         if not 1 <= timeout <= 24 * 3600:
             raise InvalidRequest("timeout_s must be between 1 and 86400 seconds")
-        targets = resolve_targets(inv, limit)
+        targets = resolve_targets(inv, limit, self.settings.ansible_cfg)
         names = {t.name for t in targets}
         job_id = uuid.uuid4().hex[:12]
         pid, started = _me()
         with self._lock:
-            for other in self._active.values():
-                if busy := sorted(names & other.targets):
-                    raise JobConflict(f"hosts busy in job {other.job_id}: {', '.join(busy[:10])}")
-            active = _Active(job_id, names)
-            self._active[job_id] = active
             with self.store.session() as s:
+                self._check_free(s, names)
                 s.add(
                     Job(
                         id=job_id,
@@ -116,22 +118,32 @@ class JobManager:
                         owner_started=started,
                     )
                 )
+            active = self._active[job_id] = _Active()
         spec = RunSpec(
             job_id=job_id,
             playbook=book,
             inventory=inv,
-            limit=limit,
+            # The resolved names, not the pattern: the run touches exactly the hosts we locked.
+            limit=",".join(sorted(names)),
             extra_vars=variables,
             forks=fork_count(len(targets)),
             timeout_s=timeout,
             work_dir=self.settings.jobs_dir,
             ansible_cfg=self.settings.ansible_cfg,
-            fact_cache_dir=self.settings.fact_cache_dir,
         )
         threading.Thread(
             target=self._run, args=(spec, targets, active), daemon=True, name=f"job-{job_id}"
         ).start()
         return self.get(job_id)
+
+    @staticmethod
+    def _check_free(s: Session, names: set[str]) -> None:
+        """One active job per host, across every process sharing the store."""
+        for other in s.scalars(select(Job).where(Job.status.in_(ACTIVE))):
+            if not _owner_alive(other.owner_pid, other.owner_started):
+                continue  # an orphan: it holds no host, and reconcile_orphans will close it
+            if busy := sorted(names & {t["name"] for t in other.targets}):
+                raise JobConflict(f"hosts busy in job {other.id}: {', '.join(busy[:10])}")
 
     def relaunch(self, job_id: str, requested_by: str | None = None) -> dict[str, Any]:
         """Re-run a finished job on its failed and unreachable hosts only."""
@@ -177,40 +189,63 @@ class JobManager:
         return self.get(job_id)
 
     def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any]:
+        """The job once this process has finalised it (or as it stands after `timeout`)."""
         with self._lock:
             active = self._active.get(job_id)
         if active is not None:
             active.done.wait(timeout)
         return self.get(job_id)
 
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Cancel this process's jobs and wait until they are recorded, so none is orphaned."""
+        with self._lock:
+            actives = list(self._active.values())
+        for active in actives:
+            active.cancel.set()
+        deadline = time.monotonic() + timeout
+        for active in actives:
+            active.done.wait(max(0.0, deadline - time.monotonic()))
+
     # ---- running ---------------------------------------------------------------------
     def _run(self, spec: RunSpec, targets: list[Target], active: _Active) -> None:
+        """Job-thread body: run, persist events as they come, and always finalise."""
         events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         fold = Fold()
-        outcome = RunOutcome("failed", None, "controller error before the run started")
+        result: list[RunOutcome] = []
+        worker = threading.Thread(
+            target=lambda: result.append(execute(spec, events, active.cancel)),
+            daemon=True,
+            name=f"runner-{spec.job_id}",
+        )
+        crash: str | None = None
         try:
             with self.store.session() as s:
                 job = s.get(Job, spec.job_id)
                 assert job is not None
                 job.status, job.started_at = "running", utcnow()
-            result: list[RunOutcome] = []
-            worker = threading.Thread(
-                target=lambda: result.append(execute(spec, events, active.cancel)), daemon=True
-            )
             worker.start()
             while worker.is_alive() or not events.empty():
-                self._persist(spec.job_id, self._drain(events, worker), fold)
-            outcome = result[0] if result else outcome
+                self._persist(spec.job_id, self._drain(events), fold)
         except Exception as exc:  # noqa: BLE001 - finalise no matter what
-            outcome = RunOutcome("failed", None, f"controller error: {exc}")
-        finally:
+            crash = f"controller error: {exc}"
+            active.cancel.set()  # never leave ansible-playbook running unrecorded
+        try:
+            if worker.ident is not None:
+                worker.join()
+            if crash or not result:
+                rc = result[0].rc if result else None
+                outcome = RunOutcome("failed", rc, crash or "the runner thread crashed")
+            else:
+                outcome = result[0]
             self._finalise(spec.job_id, targets, fold, outcome)
+        finally:
             with self._lock:
                 self._active.pop(spec.job_id, None)
             active.done.set()
 
     @staticmethod
-    def _drain(events: queue.SimpleQueue[dict[str, Any]], worker: threading.Thread) -> list[dict]:
+    def _drain(events: queue.SimpleQueue[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Wait briefly for one event, then take whatever else is queued (one DB batch)."""
         batch: list[dict[str, Any]] = []
         try:
             batch.append(events.get(timeout=0.2))
@@ -221,6 +256,7 @@ class JobManager:
         return batch
 
     def _persist(self, job_id: str, batch: list[dict[str, Any]], fold: Fold) -> None:
+        """Store a batch of events and the host rows they changed, in one transaction."""
         if not batch:
             return
         touched: set[str] = set()
@@ -245,7 +281,9 @@ class JobManager:
                 self._write_host(s, job_id, name, fold.hosts[name])
 
     @staticmethod
-    def _write_host(s: Any, job_id: str, name: str, h: HostOutcome, msg: str | None = None) -> None:
+    def _write_host(
+        s: Session, job_id: str, name: str, h: HostOutcome, msg: str | None = None
+    ) -> None:
         row = s.get(JobHost, (job_id, name)) or JobHost(job_id=job_id, host=name, status=h.status)
         row.status, row.ok, row.changed, row.failures = h.status, h.ok, h.changed, h.failures
         row.unreachable, row.skipped, row.result = h.unreachable, h.skipped, h.result
@@ -272,7 +310,8 @@ class JobManager:
                     self._update_host_view(s, job, t, h)
 
     @staticmethod
-    def _update_host_view(s: Any, job: Job, target: Target, h: HostOutcome) -> None:
+    def _update_host_view(s: Session, job: Job, target: Target, h: HostOutcome) -> None:
+        """Latest status and result per playbook; facts come from the ping playbook's result."""
         host = s.get(Host, target.name) or Host(name=target.name, facts={}, results={})
         host.address, host.groups = target.address, list(target.groups)
         host.last_status, host.last_job_id, host.updated_at = h.status, job.id, utcnow()
@@ -282,7 +321,7 @@ class JobManager:
             "status": h.status,
             "result": h.result,
             "msg": h.msg,
-            "at": _iso(job.finished_at),
+            "at": iso(job.finished_at),
         }
         host.results = results
         if job.playbook == "ping" and h.result:
@@ -291,25 +330,19 @@ class JobManager:
 
     # ---- recovery --------------------------------------------------------------------
     def reconcile_orphans(self) -> list[str]:
-        """Mark jobs whose owning controller process is gone as failed."""
+        """Mark jobs whose owning controller process is gone as failed; drop their job dirs."""
         orphaned: list[str] = []
         with self.store.session() as s:
             for job in s.scalars(select(Job).where(Job.status.in_(ACTIVE))):
-                if self._owner_alive(job.owner_pid, job.owner_started):
+                if _owner_alive(job.owner_pid, job.owner_started):
                     continue
                 job.status, job.finished_at = "failed", utcnow()
                 job.error = "the controller process running this job exited before it finished"
                 orphaned.append(job.id)
+        for job_id in orphaned:
+            # May still hold runner's artifacts/<id>/command, which records the environment.
+            shutil.rmtree(private_dir(self.settings.jobs_dir, job_id), ignore_errors=True)
         return orphaned
-
-    @staticmethod
-    def _owner_alive(pid: int | None, started: float | None) -> bool:
-        if pid is None or started is None:
-            return False
-        try:
-            return abs(psutil.Process(pid).create_time() - started) < 1.0
-        except psutil.Error:
-            return False
 
     # ---- reading ---------------------------------------------------------------------
     def get(self, job_id: str) -> dict[str, Any]:
@@ -320,14 +353,15 @@ class JobManager:
             hosts = s.scalars(
                 select(JobHost).where(JobHost.job_id == job_id).order_by(JobHost.host)
             ).all()
-            return self._job_dict(job, hosts)
+            return job_dict(job, hosts)
 
     def list_jobs(self, limit: int = 50) -> list[dict[str, Any]]:
         with self.store.session() as s:
             jobs = s.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit)).all()
-            return [self._job_dict(j, None) for j in jobs]
+            return [job_dict(j, None) for j in jobs]
 
     def events_after(self, job_id: str, after: int, limit: int = 500) -> list[dict[str, Any]]:
+        """Stored events with `seq` > `after`, in order: the SSE replay cursor."""
         with self.store.session() as s:
             if s.get(Job, job_id) is None:
                 raise JobNotFound(f"job {job_id} not found")
@@ -341,78 +375,16 @@ class JobManager:
 
     def hosts(self) -> list[dict[str, Any]]:
         with self.store.session() as s:
-            return [self._host_dict(h) for h in s.scalars(select(Host).order_by(Host.name))]
+            return [host_dict(h) for h in s.scalars(select(Host).order_by(Host.name))]
 
     def host(self, name: str) -> dict[str, Any]:
         with self.store.session() as s:
             h = s.get(Host, name)
             if h is None:
                 raise JobNotFound(f"host {name!r} has not been seen by any job")
-            return self._host_dict(h)
-
-    @staticmethod
-    def _host_dict(h: Host) -> dict[str, Any]:
-        return {
-            "name": h.name,
-            "address": h.address,
-            "groups": h.groups,
-            "facts": h.facts,
-            "last_status": h.last_status,
-            "last_job_id": h.last_job_id,
-            "updated_at": _iso(h.updated_at),
-            "results": h.results,
-        }
-
-    @staticmethod
-    def _job_dict(job: Job, hosts: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": job.id,
-            "playbook": job.playbook,
-            "limit": job.limit,
-            "status": job.status,
-            "rc": job.rc,
-            "error": job.error,
-            "requested_by": job.requested_by,
-            "created_at": _iso(job.created_at),
-            "started_at": _iso(job.started_at),
-            "finished_at": _iso(job.finished_at),
-            "timeout_s": job.timeout_s,
-            "relaunch_of": job.relaunch_of,
-            "extra_vars": job.extra_vars,
-            "targets": [t["name"] for t in job.targets],
-        }
-        if hosts is not None:
-            out["hosts"] = [
-                {
-                    "host": h.host,
-                    "status": h.status,
-                    "ok": h.ok,
-                    "changed": h.changed,
-                    "failures": h.failures,
-                    "unreachable": h.unreachable,
-                    "skipped": h.skipped,
-                    "msg": h.msg,
-                    "result": h.result,
-                }
-                for h in hosts
-            ]
-            summary: dict[str, int] = {}
-            for h in hosts:
-                summary[h.status] = summary.get(h.status, 0) + 1
-            out["summary"] = summary
-        return out
+            return host_dict(h)
 
 
 def current_user() -> str:
     """Who launched a CLI job (recorded on the job, never a secret)."""
     return os.environ.get("SUDO_USER") or getpass.getuser()
-
-
-def wait_until(predicate: Any, timeout: float, interval: float = 0.2) -> bool:
-    """Bounded poll used by callers that watch a job from outside its process."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

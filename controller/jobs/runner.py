@@ -2,17 +2,18 @@
 
 Why the care: ansible-runner's event handler runs in its pexpect loop, so a slow handler
 makes runs time out (ansible-runner #1343); shared private dirs mix artifacts (#1143); env
-files can hold secrets (#809). So: one dir per job, handlers only enqueue, no env files.
+files can hold secrets (#809). So: one dir per job, handlers only enqueue, no env files,
+and the controller's own secrets are blanked from the environment runner records.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,11 @@ import psutil
 _FORK_MB = 100
 _RESERVED_MB = 2048
 _MAX_FORKS = 200
+# Runner checks cancel and timeout once per pexpect wait: this bounds how late a cancel lands.
+_POLL_S = 1
+# Runner copies os.environ into artifacts/<ident>/command; these must not end up there.
+_SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL", re.IGNORECASE)
+_FINAL = ("successful", "failed", "canceled", "timeout")
 
 
 def fork_count(n_hosts: int) -> int:
@@ -46,7 +52,6 @@ class RunSpec:
     timeout_s: int
     work_dir: Path
     ansible_cfg: Path | None
-    fact_cache_dir: Path
 
 
 @dataclass(frozen=True)
@@ -56,14 +61,18 @@ class RunOutcome:
     error: str | None = None
 
 
+def private_dir(work_dir: Path, job_id: str) -> Path:
+    """The job's private runner directory (inventory path, artifacts); removed after the run."""
+    return work_dir / job_id
+
+
 def _envvars(spec: RunSpec) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
-    env = {
-        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(spec.fact_cache_dir),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-    }
+    env = {key: "" for key in os.environ if _SECRET_ENV.search(key)}
+    env.update(
+        PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        ANSIBLE_NOCOLOR="1",
+    )
     if spec.ansible_cfg is not None and spec.ansible_cfg.exists():
         env["ANSIBLE_CONFIG"] = str(spec.ansible_cfg)
     return env
@@ -75,15 +84,13 @@ def execute(
     cancel: threading.Event,
 ) -> RunOutcome:
     """Run to completion; every runner event is put on `events` without blocking the run."""
-    private = spec.work_dir / spec.job_id
+    private = private_dir(spec.work_dir, spec.job_id)
     private.mkdir(parents=True, mode=0o700, exist_ok=False)
-    spec.fact_cache_dir.mkdir(parents=True, exist_ok=True)
 
     def on_event(event: dict[str, Any]) -> bool:
         events.put(event)
         return True
 
-    cancel_requested: Callable[[], bool] = cancel.is_set
     try:
         thread, runner = ansible_runner.run_async(
             private_data_dir=str(private),
@@ -95,22 +102,18 @@ def execute(
             forks=spec.forks,
             envvars=_envvars(spec),
             timeout=spec.timeout_s,
-            settings={"suppress_ansible_output": True, "pexpect_timeout": 10},
+            settings={"pexpect_timeout": _POLL_S},
             suppress_env_files=True,
             quiet=True,
             event_handler=on_event,
-            cancel_callback=cancel_requested,
+            cancel_callback=cancel.is_set,
         )
         thread.join()
-        status = runner.status
-        if status == "failed" and runner.rc not in (None, 0):
-            return RunOutcome("failed", runner.rc)
-        return RunOutcome(
-            status if status in ("successful", "canceled", "timeout") else "failed",
-            runner.rc,
-            None if status != "error" else "ansible-runner errored",
-        )
     except Exception as exc:  # noqa: BLE001 - any runner crash must still finalise the job
-        return RunOutcome("failed", None, f"ansible-runner failed to run: {exc}")
+        return RunOutcome("failed", None, f"ansible-runner failed to start: {exc}")
     finally:
         shutil.rmtree(private, ignore_errors=True)
+    if runner.status not in _FINAL:
+        # run() raised inside its thread (e.g. a callback error): the status never settled.
+        return RunOutcome("failed", runner.rc, f"ansible-runner stopped while {runner.status}")
+    return RunOutcome(runner.status, runner.rc)

@@ -124,24 +124,35 @@ def _build(
 
 
 def down(cfg: LabConfig, say: Progress) -> list[str]:
-    """Remove hosts, services, links and bridge recorded in the state; return what was removed."""
+    """Remove hosts, services, links and bridge recorded in the state; return what was removed.
+
+    Every step is attempted even when an earlier one fails, so one stuck host never strands
+    the bridge or the services; the failures are raised together at the end.
+    """
     _require_root("down")
     state = LabState.load(cfg.state_file)
     if state is None:
         return []
     removed: list[str] = []
+    failures: list[str] = []
+
+    def attempt(label: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+            removed.append(label)
+        except LabError as exc:
+            failures.append(f"{label}: {exc}")
+
     for h in state.hosts:  # kill all first: they die in parallel
         host.kill(h)
     for h in state.hosts:
-        host.destroy(h)
-        network.delete_host_link(h.netns, h.veth)
-        removed.append(h.name)
+        attempt(h.name, lambda h=h: (host.destroy(h), network.delete_host_link(h.netns, h.veth)))
         say(f"removed {h.name}")
     for name, proc in state.services.items():
-        stop(proc)
-        removed.append(f"service:{name}")
-    network.delete_bridge(state.bridge)
-    removed.append(f"bridge:{state.bridge}")
+        attempt(f"service:{name}", lambda proc=proc: stop(proc))
+    attempt(f"bridge:{state.bridge}", lambda: network.delete_bridge(state.bridge))
+    if failures:
+        raise LabError("lab down left things behind: " + "; ".join(failures))
     shutil.rmtree(cfg.services_dir, ignore_errors=True)
     shutil.rmtree(cfg.hosts_dir, ignore_errors=True)
     cfg.known_hosts.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ address (the controller side) and each other, and nothing beyond.
 from __future__ import annotations
 
 import ipaddress
+import time
 
 from controller.lab.errors import LabError
 from controller.lab.proc import ok, run
@@ -71,5 +72,10 @@ def delete_host_link(netns: str, veth: str) -> None:
     """Deleting the namespace deletes its end of the veth pair, and so the pair."""
     if netns_exists(netns):
         run(["ip", "netns", "del", netns])
-    if link_exists(veth):
-        run(["ip", "link", "del", veth])
+    # The kernel removes the pair asynchronously; delete it ourselves if it lingers.
+    for _ in range(50):
+        if not link_exists(veth):
+            return
+        ok(["ip", "link", "del", veth])
+        time.sleep(0.05)
+    raise LabError(f"veth {veth} could not be removed")
