@@ -16,7 +16,7 @@ from controller.lab.config import LabConfig
 from controller.lab.errors import LabError
 from controller.lab.proc import is_root, run
 from controller.lab.processes import stop
-from controller.lab.state import HostState, LabState
+from controller.lab.state import HostState, LabState, Proc
 
 Progress = Callable[[str], None]
 REQUIRED_TOOLS = ("ip", "unshare", "debootstrap", "chronyd", "iperf3", "ssh-keygen",
@@ -93,8 +93,12 @@ def _build(
     pubkey = cfg.key_path.with_suffix(".pub").read_text()
     say(f"bridge {cfg.bridge} {state.bridge_address}/{net.prefixlen}")
     network.create_bridge(cfg.bridge, net, state.bridge_address)
-    state.services = services.start_all(cfg, state.bridge_address, str(net))
-    state.save(cfg.state_file)
+
+    def record(name: str, proc: Proc) -> None:
+        state.services[name] = proc
+        state.save(cfg.state_file)
+
+    services.start_all(cfg, state.bridge_address, str(net), record)
     source = services.apt_source_line(state.bridge_address, cfg.apt_port)
     known: list[str] = []
     for i, plan in enumerate(plans, start=1):
