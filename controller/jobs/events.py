@@ -17,15 +17,22 @@ _RANK = {"skipped": 0, "ok": 1, "changed": 2, "failed": 3, "unreachable": 4}
 _HOST_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped")
 
 
+def _size(value: Any) -> int:
+    return len(json.dumps(value, default=str))
+
+
 def _trim_res(res: dict[str, Any]) -> dict[str, Any]:
     """Drop module arguments (may echo secrets); cap size so big outputs can't bloat the store."""
     res = {k: v for k, v in res.items() if k not in ("invocation", "_ansible_no_log")}
-    if len(json.dumps(res, default=str)) > _MAX_RES_CHARS:
-        keep = ("msg", "changed", "failed", "unreachable", "rc", "ansible_facts")
-        res = {k: res[k] for k in keep if k in res}
-        res["truncated"] = True
-        if len(json.dumps(res, default=str)) > _MAX_RES_CHARS:
-            res.pop("ansible_facts", None)
+    if _size(res) <= _MAX_RES_CHARS:
+        return res
+    keep = ("msg", "changed", "failed", "unreachable", "rc", "ansible_facts")
+    res = {k: res[k] for k in keep if k in res}
+    res["truncated"] = True
+    if "msg" in res:
+        res["msg"] = str(res["msg"])[:_MAX_STDOUT_CHARS]
+    if _size(res) > _MAX_RES_CHARS:
+        res.pop("ansible_facts", None)
     return res
 
 

@@ -42,7 +42,7 @@ _SECRET_VARS = (
 )
 _LIMIT = re.compile(r"^[A-Za-z0-9_.,:&!*\-\[\]]+$")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_PARSE_ERROR = re.compile(r":\d+: ")
+_PARSE_ERROR = re.compile(r":(\d+):\s+(.+?)(?=\n\[WARNING\]|\nERROR!|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,20 @@ def _ansible_inventory(inventory: Path, limit: str | None, ansible_cfg: Path | N
         env["ANSIBLE_CONFIG"] = str(ansible_cfg)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     if proc.returncode != 0:
-        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
-        # The parser's own message names file and line; the ERROR line only says "failed".
-        reason = next(
-            (ln for ln in lines if _PARSE_ERROR.search(ln)),
-            next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "unknown error"),
-        )
-        raise InvalidRequest(f"inventory {inventory} could not be parsed: {reason}")
+        raise InvalidRequest(f"inventory {inventory} could not be parsed: {_reason(proc.stderr)}")
     return json.loads(proc.stdout)
+
+
+def _reason(stderr: str) -> str:
+    """One line from ansible-inventory's stderr: the parser's own message if it gave one.
+
+    That message sits in a warning that Ansible wraps at ~80 columns, path first, so take the
+    text after `<path>:<line>:` up to the next message and unwrap it.
+    """
+    if found := _PARSE_ERROR.search(stderr):
+        return f"line {found[1]}: {' '.join(found[2].split())}"
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    return next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "unknown error")
 
 
 def check_duplicates(inventory: Path) -> None:

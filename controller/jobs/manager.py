@@ -291,9 +291,10 @@ class JobManager:
         s.add(row)
 
     def _finalise(self, job_id: str, targets: list[Target], fold: Fold, out: RunOutcome) -> None:
-        not_run = {"canceled": "not run: job canceled", "timeout": "not run: job timed out"}.get(
-            out.status, "not run: the play stopped before reaching this host"
-        )
+        not_run = {
+            "canceled": "job canceled before this host finished",
+            "timeout": "job timed out before this host finished",
+        }.get(out.status, "no result: the play ran no task on this host")
         with self.store.session() as s:
             job = s.get(Job, job_id)
             assert job is not None

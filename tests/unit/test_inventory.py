@@ -1,0 +1,119 @@
+"""Inventory + limit → target hosts, through Ansible's own parser, with the checks it lacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.jobs.errors import InvalidRequest
+from controller.jobs.inventory import check_vars, resolve_targets
+
+
+def write(tmp_path: Path, text: str, name: str = "hosts.ini") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_fixture_inventory_resolves_to_named_hosts_with_groups_and_address(
+    inventory: Path,
+) -> None:
+    targets = {t.name: t for t in resolve_targets(inventory, None)}
+    assert sorted(targets) == ["local-a", "local-b", "unreach"]
+    assert targets["local-a"].groups == ("edge",)
+    assert targets["unreach"].groups == ("lost",)
+    assert targets["unreach"].address == "127.0.0.1"
+    assert targets["local-a"].address is None
+
+
+@pytest.mark.parametrize(
+    ("limit", "names"),
+    [("edge", ["local-a", "local-b"]), ("all:!edge", ["unreach"]), ("local-b,unreach",
+                                                                     ["local-b", "unreach"])],
+)
+def test_limit_selects_hosts(inventory: Path, limit: str, names: list[str]) -> None:
+    assert [t.name for t in resolve_targets(inventory, limit)] == names
+
+
+@pytest.mark.parametrize("limit", ["nosuchgroup", "edge:&lost"])
+def test_limit_matching_nothing_is_an_error_not_an_empty_run(inventory: Path, limit: str) -> None:
+    with pytest.raises(InvalidRequest, match="matches no host"):
+        resolve_targets(inventory, limit)
+
+
+@pytest.mark.parametrize("limit", ["", " ", "edge; rm -rf /", "$(id)", "a b", "@retry"])
+def test_limit_that_is_not_a_host_pattern_is_refused(inventory: Path, limit: str) -> None:
+    with pytest.raises(InvalidRequest, match="not a valid host pattern"):
+        resolve_targets(inventory, limit)
+
+
+def test_missing_inventory(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequest, match="does not exist"):
+        resolve_targets(tmp_path / "nope.ini", None)
+
+
+def test_near_miss_variable_is_caught_before_the_host_falls_back_to_port_22(
+    tmp_path: Path,
+) -> None:
+    inv = write(tmp_path, "[rpi]\npi01 ansible_host=10.0.0.5 nsible_port=2222\n")
+    with pytest.raises(InvalidRequest, match="'nsible_port' .*did you mean 'ansible_port'"):
+        resolve_targets(inv, None)
+
+
+def test_near_miss_in_group_vars_is_caught_too(tmp_path: Path) -> None:
+    inv = write(tmp_path, "[rpi]\npi01\n[rpi:vars]\nansible_uesr=pi\n")
+    with pytest.raises(InvalidRequest, match="did you mean 'ansible_user'"):
+        resolve_targets(inv, None)
+
+
+def test_legitimate_variables_are_not_mistaken_for_typos() -> None:
+    check_vars({"pi01": {
+        "ansible_ssh_port": 22, "ansible_ssh_user": "pi", "ansible_ssh_host": "x",
+        "ansible_become_exe": "sudo", "edgefleet_arch": "arm64", "model_name": "yolo",
+    }})
+
+
+def test_password_in_inventory_is_refused(tmp_path: Path) -> None:
+    inv = write(tmp_path, "[rpi]\npi01 ansible_host=10.0.0.5 ansible_become_pass=hunter2\n")
+    with pytest.raises(InvalidRequest, match="sets ansible_become_pass; use SSH keys"):
+        resolve_targets(inv, None)
+
+
+def test_duplicate_host_in_one_group_is_refused(tmp_path: Path) -> None:
+    inv = write(tmp_path, "[rpi]\npi01 ansible_host=10.0.0.5\npi02\npi01 ansible_host=10.0.0.6\n")
+    with pytest.raises(InvalidRequest, match=r"hosts.ini:4: host 'pi01' listed twice in \[rpi\]"):
+        resolve_targets(inv, None)
+
+
+def test_host_defined_with_variables_twice_is_refused(tmp_path: Path) -> None:
+    inv = write(tmp_path, "[rpi]\npi01 ansible_host=10.0.0.5\n[gpu]\npi01 ansible_host=10.0.0.9\n")
+    with pytest.raises(InvalidRequest, match="already defined with variables at line 2"):
+        resolve_targets(inv, None)
+
+
+def test_a_host_in_two_groups_is_not_a_duplicate(tmp_path: Path) -> None:
+    inv = write(
+        tmp_path,
+        "# fleet\n[rpi]\npi01 ansible_host=10.0.0.5\n[edge]\npi01\n[edge:vars]\nx=1\n",
+    )
+    [target] = resolve_targets(inv, None)
+    assert (target.name, target.groups) == ("pi01", ("edge", "rpi"))
+
+
+def test_duplicate_key_in_yaml_inventory_is_refused(tmp_path: Path) -> None:
+    inv = write(
+        tmp_path,
+        "all:\n  hosts:\n    pi01: {ansible_host: 10.0.0.5}\n    pi01: {ansible_host: 10.0.0.6}\n",
+        name="hosts.yml",
+    )
+    with pytest.raises(InvalidRequest, match="could not be parsed"):
+        resolve_targets(inv, None)
+
+
+def test_bare_second_token_is_a_parse_error_naming_the_line(tmp_path: Path) -> None:
+    inv = write(tmp_path, "[rpi]\n10.0.0.5 pi01\n")
+    expected = r"could not be parsed: line 2: Expected key=value host variable .*, got: pi01$"
+    with pytest.raises(InvalidRequest, match=expected) as info:
+        resolve_targets(inv, None)
+    assert "\n" not in str(info.value)
