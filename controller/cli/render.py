@@ -30,17 +30,28 @@ def _upgrade(r: dict[str, Any]) -> str:
     ups = r.get("upgraded") or []
     names = ", ".join(f"{u.get('name')} {u.get('from')}→{u.get('to')}" for u in ups[:5])
     more = f" (+{len(ups) - 5} more)" if len(ups) > 5 else ""
-    reboot = "reboot required" if r.get("reboot_required") else "no reboot needed"
-    return f"{len(ups)} upgraded{': ' + names if names else ''}{more} · {reboot}"
+    held = f" · {len(r['held'])} held" if r.get("held") else ""
+    if r.get("rebooted"):
+        reboot = "rebooted"
+    elif r.get("reboot_required"):
+        reboot = "reboot required (not allowed)"
+    else:
+        reboot = "no reboot needed"
+    return f"{len(ups)} upgraded{': ' + names if names else ''}{more}{held} · {reboot}"
 
 
 def _timesync(r: dict[str, Any]) -> str:
     offset = r.get("offset_s")
     off = f"{offset * 1000:+.3f} ms" if isinstance(offset, int | float) else "?"
     state = "synchronised" if r.get("synchronized") else "NOT synchronised"
+    skew = (r.get("controller_skew") or {}).get("skew_s")
+    skew_txt = ""
+    if isinstance(skew, int | float):
+        skew_txt = f" · skew vs controller {skew * 1000:+.3f} ms"
     return (
         f"{r.get('service', '?')} → {r.get('source') or '-'} · offset {off} · "
-        f"stratum {r.get('stratum', '?')} · {state} · {r.get('clock_control', '?')}"
+        f"stratum {r.get('stratum', '?')} · {state} · clock control "
+        f"{r.get('clock_control', '?')}{skew_txt}"
     )
 
 
