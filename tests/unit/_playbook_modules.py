@@ -1,0 +1,37 @@
+"""Load edgefleet's Ansible modules and filter plugins (plain files, not a package) by path."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBRARY = ROOT / "playbooks" / "library"
+FILTERS = ROOT / "playbooks" / "filter_plugins"
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_module(name: str, args: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """Run a library module the way Ansible does (args file in, one JSON object out)."""
+    args_file = tmp_path / f"{name}-args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    proc = subprocess.run(
+        [sys.executable, str(LIBRARY / f"{name}.py"), str(args_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return json.loads(proc.stdout)
