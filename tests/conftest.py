@@ -80,18 +80,16 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: f
         time.sleep(interval)
 
 
-def job_processes(job_id: str) -> list[psutil.Process]:
-    """Live processes of one job: ansible-playbook, its workers and module children.
+def job_processes(job_id: str) -> list[str]:
+    """Names of the live processes of one job: ansible-playbook, its workers, module children.
 
     Runner puts the job's artifact dir in AWX_ISOLATED_DATA_DIR, inherited by every child.
     """
     found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                continue
-            if job_id in proc.environ().get("AWX_ISOLATED_DATA_DIR", ""):
-                found.append(proc)
-        except psutil.Error:
+    for proc in psutil.process_iter(["name", "status", "environ"]):
+        info = proc.info
+        if info["status"] == psutil.STATUS_ZOMBIE or not info["environ"]:
             continue
+        if job_id in info["environ"].get("AWX_ISOLATED_DATA_DIR", ""):
+            found.append(info["name"])
     return found

@@ -16,7 +16,8 @@ from controller.store import Store
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
-err = Console(stderr=True)
+# soft_wrap: an error stays one line (greppable) whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def manager(inventory: Path | None = None) -> JobManager:

@@ -8,6 +8,7 @@ and the controller's own secrets are blanked from the environment runner records
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -86,6 +87,10 @@ def execute(
     """Run to completion; every runner event is put on `events` without blocking the run."""
     private = private_dir(spec.work_dir, spec.job_id)
     private.mkdir(parents=True, mode=0o700, exist_ok=False)
+    # With suppress_env_files, runner ignores its `settings` argument unless env/settings
+    # exists (it resets them to {} when the file is missing), so write that file: no secrets.
+    (private / "env").mkdir(mode=0o700)
+    (private / "env" / "settings").write_text(json.dumps({"pexpect_timeout": _POLL_S}))
 
     def on_event(event: dict[str, Any]) -> bool:
         events.put(event)
@@ -102,7 +107,6 @@ def execute(
             forks=spec.forks,
             envvars=_envvars(spec),
             timeout=spec.timeout_s,
-            settings={"pexpect_timeout": _POLL_S},
             suppress_env_files=True,
             quiet=True,
             event_handler=on_event,
