@@ -7,6 +7,7 @@ no network, no mocks of Ansible.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from sqlalchemy import create_engine
 
 from controller.config import Settings
 from controller.jobs.manager import JobManager
 from controller.store import Store
+from controller.store.models import Base
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _FAST_DIRS = ("unit", "api")
@@ -59,7 +62,16 @@ def inventory(project: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, project: Path, inventory: Path) -> Settings:
-    return Settings(home=tmp_path / "home", project_dir=project, inventory=inventory)
+    """SQLite under a fresh home; EDGEFLEET_TEST_DATABASE_URL runs on another database
+    (e.g. PostgreSQL), emptied before each test."""
+    url = os.environ.get("EDGEFLEET_TEST_DATABASE_URL")
+    if url:
+        engine = create_engine(url)
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+    return Settings(
+        home=tmp_path / "home", project_dir=project, inventory=inventory, database_url=url
+    )
 
 
 @pytest.fixture
