@@ -178,11 +178,11 @@ class JobManager:
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Ask a running job to stop; runner kills ansible-playbook on its next loop."""
-        job = self.get(job_id)
-        if job["status"] not in ACTIVE:
-            raise JobConflict(f"job {job_id} is already {job['status']}")
         with self._lock:
             active = self._active.get(job_id)
+        job = self.get(job_id)  # read after: a job that just finished reports "already ..."
+        if job["status"] not in ACTIVE:
+            raise JobConflict(f"job {job_id} is already {job['status']}")
         if active is None:
             raise JobConflict(f"job {job_id} is run by another controller process")
         active.cancel.set()

@@ -235,6 +235,8 @@ def test_jobs_of_a_dead_controller_are_marked_failed_and_free_their_hosts(
         assert "exited before it finished" in job["error"]
         assert job["finished_at"]
     assert manager.get("alive0000job")["status"] == "running"
+    with pytest.raises(JobConflict, match="run by another controller process"):
+        manager.cancel("alive0000job")
     assert not (settings.jobs_dir / "dead0000pid0").exists()
     # The live one still holds local-a; the dead ones hold nothing.
     with pytest.raises(JobConflict, match="alive0000job"):
