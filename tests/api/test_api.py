@@ -114,11 +114,13 @@ def test_events_stream_live_and_resume_from_last_event_id(client: TestClient) ->
 
 
 def test_bad_last_event_id_is_422(client: TestClient) -> None:
-    job = launch(client, playbook="ping", limit="local-a")
-    res = client.get(f"/api/jobs/{job['id']}/events", headers={"Last-Event-ID": "abc"})
+    with client.app.state.store.session() as s:
+        s.add(Job(id="done00000001", playbook="ping", inventory="x", requested_by="t",
+                  status="successful", timeout_s=60))
+    res = client.get("/api/jobs/done00000001/events", headers={"Last-Event-ID": "abc"})
     assert res.status_code == 422
-    assert "Last-Event-ID 'abc'" in res.json()["detail"]
-    wait_job(client, job["id"])
+    assert res.json() == {"detail": "Last-Event-ID 'abc' is not an event number"}
+    assert client.get("/api/jobs/done00000001/events?after=-1").status_code == 422
 
 
 def test_cancel_a_sleeping_job(client: TestClient) -> None:

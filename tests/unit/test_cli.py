@@ -74,11 +74,11 @@ def test_extra_vars_inline_and_from_a_file(cli: Invoke, inventory: Path, tmp_pat
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["hosts"][0]["result"] == {"slept": "0"}
     varfile = tmp_path / "vars.json"
-    varfile.write_text('{"sleep_s": 1}')
-    res = cli("run", "sleep", "-i", str(inventory), "-l", "local-a", "-e", f"@{varfile}",
+    varfile.write_text('{"sleep_s": 0, "note": "from a file"}')
+    res = cli("run", "sleep", "-i", str(inventory), "-l", "local-b", "-e", f"@{varfile}",
               "--json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["extra_vars"] == {"sleep_s": 1}
+    assert json.loads(res.stdout)["extra_vars"] == {"sleep_s": 0, "note": "from a file"}
 
 
 def test_timeout_exits_1(cli: Invoke, inventory: Path) -> None:

@@ -55,7 +55,7 @@ def test_ping_records_status_results_events_and_the_host_view(
 
     view = {h["name"]: h for h in manager.hosts()}
     assert view["local-a"]["facts"]["hostname"] == "local-a"
-    assert view["local-a"]["facts"]["python"]["version"]
+    assert view["local-a"]["facts"]["python"]["executable"]
     assert view["local-a"]["results"]["ping"]["job_id"] == job["id"]
     assert view["local-a"]["groups"] == ["edge"]
     assert view["unreach"]["last_status"] == "unreachable"
@@ -63,7 +63,9 @@ def test_ping_records_status_results_events_and_the_host_view(
     assert not (settings.jobs_dir / job["id"]).exists(), "private runner dir must be removed"
 
 
-def test_host_view_keeps_the_latest_result_of_every_playbook(manager: JobManager) -> None:
+def test_host_view_keeps_the_latest_result_of_every_playbook_and_jobs_list_newest_first(
+    manager: JobManager,
+) -> None:
     first = run(manager, "ping", limit="local-a")
     second = run(manager, "ignore", limit="local-a")
     [host] = manager.hosts()
@@ -74,19 +76,10 @@ def test_host_view_keeps_the_latest_result_of_every_playbook(manager: JobManager
     }
     assert host["facts"]["hostname"] == "local-a"  # facts come from ping, kept across jobs
     assert host["last_job_id"] == second["id"]
-
-
-def test_one_failing_host_and_one_unreachable_host_while_the_other_finishes(
-    manager: JobManager,
-) -> None:
-    job = run(manager, "fail_one")
-    hosts = by_host(job)
-    assert {n: h["status"] for n, h in hosts.items()} == {
-        "local-a": "ok", "local-b": "failed", "unreach": "unreachable"
-    }
-    assert hosts["local-a"]["result"] == {"host": "local-a", "done": True}
-    assert hosts["local-b"]["msg"] == "Fail on local-b only: local-b is broken on purpose"
-    assert job["status"] == "failed"
+    assert [j["id"] for j in manager.list_jobs()] == [second["id"], first["id"]]
+    assert "hosts" not in manager.list_jobs()[0]
+    with pytest.raises(JobNotFound):
+        manager.get("nosuchjob")
 
 
 def test_ignored_and_rescued_failures_leave_the_job_successful(manager: JobManager) -> None:
@@ -178,8 +171,18 @@ def test_busy_hosts_conflict_while_other_hosts_stay_available(manager: JobManage
     assert run(manager, "ping", limit="local-a")["status"] == "successful"
 
 
-def test_relaunch_targets_only_failed_and_unreachable_hosts(manager: JobManager) -> None:
+def test_failed_and_unreachable_hosts_while_the_other_finishes_then_relaunch_only_those(
+    manager: JobManager,
+) -> None:
     first = run(manager, "fail_one")
+    hosts = by_host(first)
+    assert {n: h["status"] for n, h in hosts.items()} == {
+        "local-a": "ok", "local-b": "failed", "unreach": "unreachable"
+    }
+    assert hosts["local-a"]["result"] == {"host": "local-a", "done": True}
+    assert hosts["local-b"]["msg"] == "Fail on local-b only: local-b is broken on purpose"
+    assert first["status"] == "failed"
+
     again = manager.relaunch(first["id"], requested_by="bob")
     assert again["targets"] == ["local-b", "unreach"]
     assert again["relaunch_of"] == first["id"]
@@ -288,12 +291,3 @@ def test_a_controller_error_mid_run_still_finalises_and_stops_ansible(
     assert job_processes(job["id"]) == []
     monkeypatch.undo()
     assert run(manager, "ping", limit="local-a")["status"] == "successful"
-
-
-def test_jobs_are_listed_newest_first(manager: JobManager) -> None:
-    a = run(manager, "ping", limit="local-a")
-    b = run(manager, "ping", limit="local-b")
-    assert [j["id"] for j in manager.list_jobs()] == [b["id"], a["id"]]
-    assert "hosts" not in manager.list_jobs()[0]
-    with pytest.raises(JobNotFound):
-        manager.get("nosuchjob")
