@@ -120,7 +120,7 @@ class Fold:
         return name
 
     def _reconcile(self, stats: dict[str, dict[str, int]]) -> None:
-        """Final stats are authoritative: a rescued failure or ignored unreachable isn't one."""
+        """Final stats are authoritative (dark = unreachable; a rescued failure is no failure)."""
         names = set().union(*(s.keys() for s in stats.values())) if stats else set()
         for name in names:
             h = self.host(name)

@@ -6,10 +6,12 @@ import difflib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any
 
 from controller.jobs.errors import InvalidRequest
@@ -42,6 +44,7 @@ _SECRET_VARS = (
 )
 _LIMIT = re.compile(r"^[A-Za-z0-9_.,:&!*\-\[\]]+$")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_PARSE_S = 120  # a dynamic inventory script may hang; never let it hold a request forever
 _PARSE_ERROR = re.compile(r":(\d+):\s+(.+?)(?=\n\[WARNING\]|\nERROR!|\Z)", re.DOTALL)
 
 
@@ -71,10 +74,19 @@ def _ansible_inventory(inventory: Path, limit: str | None, ansible_cfg: Path | N
     )
     if ansible_cfg is not None and ansible_cfg.exists():
         env["ANSIBLE_CONFIG"] = str(ansible_cfg)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    # Own session: on timeout the whole group goes, including a dynamic inventory's children.
+    with subprocess.Popen(
+        cmd, stdout=PIPE, stderr=PIPE, text=True, env=env, start_new_session=True
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=_PARSE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise InvalidRequest(f"inventory {inventory} took over {_PARSE_S} s to parse") from None
     if proc.returncode != 0:
-        raise InvalidRequest(f"inventory {inventory} could not be parsed: {_reason(proc.stderr)}")
-    return json.loads(proc.stdout)
+        raise InvalidRequest(f"inventory {inventory} could not be parsed: {_reason(stderr)}")
+    return json.loads(stdout)
 
 
 def _reason(stderr: str) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psutil
 import pytest
 
+from controller.jobs import inventory as inventory_module
 from controller.jobs.errors import InvalidRequest
 from controller.jobs.inventory import check_vars, resolve_targets
 
@@ -117,3 +119,15 @@ def test_bare_second_token_is_a_parse_error_naming_the_line(tmp_path: Path) -> N
     with pytest.raises(InvalidRequest, match=expected) as info:
         resolve_targets(inv, None)
     assert "\n" not in str(info.value)
+
+
+def test_a_hanging_dynamic_inventory_is_an_error_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inventory_module, "_PARSE_S", 2)
+    script = write(tmp_path, "#!/bin/sh\nsleep 30\necho '{}'\n", name="hang.sh")
+    script.chmod(0o755)
+    with pytest.raises(InvalidRequest, match="took over 2 s to parse"):
+        resolve_targets(script, None)
+    left = [p for p in psutil.process_iter(["cmdline"]) if str(script) in (p.info["cmdline"] or [])]
+    assert left == [], "the inventory script must be killed with ansible-inventory"
