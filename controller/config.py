@@ -52,3 +52,8 @@ class Settings:
     def jobs_dir(self) -> Path:
         """Parent of the per-job private runner directories (deleted after each job)."""
         return self.home / "jobs"
+
+    @property
+    def fact_cache_dir(self) -> Path:
+        """Ansible's jsonfile fact cache, kept across jobs (so `gathering = smart` pays off)."""
+        return self.home / "facts"

@@ -130,6 +130,7 @@ class JobManager:
             timeout_s=timeout,
             work_dir=self.settings.jobs_dir,
             ansible_cfg=self.settings.ansible_cfg,
+            fact_cache_dir=self.settings.fact_cache_dir,
         )
         threading.Thread(
             target=self._run, args=(spec, targets, active), daemon=True, name=f"job-{job_id}"

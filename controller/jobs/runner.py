@@ -53,6 +53,7 @@ class RunSpec:
     timeout_s: int
     work_dir: Path
     ansible_cfg: Path | None
+    fact_cache_dir: Path
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def execute(
     # exists (it resets them to {} when the file is missing), so write that file: no secrets.
     (private / "env").mkdir(mode=0o700)
     (private / "env" / "settings").write_text(json.dumps({"pexpect_timeout": _POLL_S}))
+    spec.fact_cache_dir.mkdir(parents=True, exist_ok=True)
 
     def on_event(event: dict[str, Any]) -> bool:
         events.put(event)
@@ -108,6 +110,9 @@ def execute(
             envvars=_envvars(spec),
             timeout=spec.timeout_s,
             suppress_env_files=True,
+            # Runner points ANSIBLE_CACHE_PLUGIN_CONNECTION at artifact_dir/<fact_cache>, which
+            # we delete; an absolute path here keeps the cache outside the job dir instead.
+            fact_cache=str(spec.fact_cache_dir.resolve()),
             quiet=True,
             event_handler=on_event,
             cancel_callback=cancel.is_set,

@@ -17,7 +17,9 @@ from tests.conftest import job_processes, wait_for
 
 def test_playbooks_are_the_catalogue(client: TestClient) -> None:
     res = client.get("/api/playbooks")
-    assert res.json() == {"playbooks": ["fail_one", "ignore", "ping", "skip", "sleep"]}
+    assert res.json() == {
+        "playbooks": ["cache_fact", "fail_one", "ignore", "ping", "skip", "sleep"]
+    }
 
 
 def test_launch_inspect_and_host_view(client: TestClient) -> None:

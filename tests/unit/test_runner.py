@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import sys
 import threading
@@ -23,6 +24,7 @@ def spec(project: Path, tmp_path: Path, playbook: str, **kw: object) -> RunSpec:
         "timeout_s": 60,
         "work_dir": tmp_path / "jobs",
         "ansible_cfg": project / "ansible.cfg",
+        "fact_cache_dir": tmp_path / "facts",
     }
     values.update(kw)
     return RunSpec(**values)
@@ -48,6 +50,14 @@ def test_successful_run_and_extra_vars_reach_the_playbook(project: Path, tmp_pat
         res = events.get().get("event_data", {}).get("res") or {}
         results.append((res.get("ansible_facts") or {}).get("edgefleet_result"))
     assert {"slept": "0"} in results
+
+
+def test_fact_cache_outlives_the_job_dir(project: Path, tmp_path: Path) -> None:
+    run = spec(project, tmp_path, "cache_fact", limit="local-a", extra_vars={"probe": "abc"})
+    assert execute(run, queue.SimpleQueue(), threading.Event()).status == "successful"
+    assert not (tmp_path / "jobs" / "job1").exists()
+    cached = json.loads((tmp_path / "facts" / "local-a").read_text())
+    assert cached["edgefleet_probe"] == "abc"
 
 
 def test_a_second_run_with_the_same_job_dir_is_refused(project: Path, tmp_path: Path) -> None:
