@@ -64,7 +64,7 @@ class RunOutcome:
 
 
 def private_dir(work_dir: Path, job_id: str) -> Path:
-    """The job's private runner directory (inventory path, artifacts); removed after the run."""
+    """The job's private runner directory (env/settings, artifacts); removed after the run."""
     return work_dir / job_id
 
 
