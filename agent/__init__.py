@@ -1,1 +1,1 @@
-"""edgefleet agent: the telemetry daemon that runs on every edge device (grown in the agent issue)."""
+"""edgefleet agent: the telemetry daemon on every edge device (grown in the agent issue)."""

@@ -1,1 +1,1 @@
-"""edgefleet registry: OCI model-image verification, build and push (grown in the registry issue)."""
+"""edgefleet registry: OCI model-image verify, build and push (grown in the registry issue)."""

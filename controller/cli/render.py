@@ -12,6 +12,8 @@ STATUS_STYLE = {
     "failed": "red",
     "unreachable": "magenta",
     "skipped": "dim",
+    "canceled": "red",
+    "timeout": "red",
     "running": "cyan",
     "pending": "dim",
 }

@@ -53,6 +53,8 @@ def _follow(mgr: JobManager, job: dict[str, Any]) -> dict[str, Any]:
             job = mgr.get(job["id"])
             live.update(render.hosts_table(job, live_state))
         live.update(render.hosts_table(job))
+    if not out.is_terminal:
+        out.line()  # Live leaves the cursor after the table when output is piped
     return job
 
 

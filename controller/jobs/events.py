@@ -85,6 +85,8 @@ class Fold:
     """Accumulates host outcomes from compact events; reconcile with final stats at the end."""
 
     hosts: dict[str, HostOutcome] = field(default_factory=dict)
+    # True once the final stats arrived: the play ran to its end on every host.
+    finished: bool = False
 
     def host(self, name: str) -> HostOutcome:
         return self.hosts.setdefault(name, HostOutcome())
@@ -94,6 +96,7 @@ class Fold:
         name, kind = ev.get("host"), ev["event"]
         if kind == "playbook_on_stats":
             self._reconcile(ev["stats"])
+            self.finished = True
             return None
         if not name or kind not in _HOST_EVENTS:
             return None

@@ -33,6 +33,18 @@ KNOWN_VARS = (
     "edgefleet_accelerator",
     "edgefleet_role",
     "edgefleet_controller_address",
+    # Playbook tunables (see inventory/group_vars/all.yml).
+    "edgefleet_targets",
+    "edgefleet_ntp_servers",
+    "edgefleet_allow_reboot",
+    "edgefleet_upgrade_serial",
+    "edgefleet_upgrade_max_fail_percentage",
+    "edgefleet_apt_hold_patterns",
+    "edgefleet_speedtest",
+    "edgefleet_speedtest_seconds",
+    "edgefleet_speedtest_port",
+    "edgefleet_timesync_wait_s",
+    "edgefleet_timesync_require_sync",
 )
 # Passwords belong in SSH keys or Vault, never in inventory (they'd reach logs and job dirs).
 _SECRET_VARS = (

@@ -305,9 +305,15 @@ class JobManager:
                 job.status, job.error = "failed", "the run finished with zero host events"
             else:
                 job.error = out.error
+            # A cancel or timeout cuts hosts off mid-play: unless they already failed, they
+            # read `canceled`/`timeout`, never a misleading ok.
+            interrupted = out.status in ("canceled", "timeout") and not fold.finished
             for t in targets:
                 h = fold.hosts.get(t.name) or HostOutcome()
-                self._write_host(s, job_id, t.name, h, None if h.seen else not_run)
+                msg = None if h.seen else not_run
+                if interrupted and h.status not in ("failed", "unreachable"):
+                    h.status, msg = out.status, not_run
+                self._write_host(s, job_id, t.name, h, msg)
                 if h.seen:
                     self._update_host_view(s, job, t, h)
 

@@ -51,7 +51,8 @@ class Lab:
     def ssh(self, name: str, command: str) -> str:
         """Run a fixed command on a lab host over real SSH (test-only, constant strings)."""
         res = subprocess.run(
-            ["ssh", "-i", str(self.cfg.key_path), "-o", f"UserKnownHostsFile={self.cfg.known_hosts}",
+            ["ssh", "-i", str(self.cfg.key_path),
+             "-o", f"UserKnownHostsFile={self.cfg.known_hosts}",
              "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
              f"root@{self.address(name)}", command],
             capture_output=True, text=True, timeout=120, check=True,

@@ -153,6 +153,7 @@ def test_cancel_ends_the_job_as_canceled_with_ansible_gone(
     assert time.monotonic() - asked < 3.0
     assert done["status"] == "canceled"
     assert {h["msg"] for h in done["hosts"]} == {"job canceled before this host finished"}
+    assert {h["status"] for h in done["hosts"]} == {"canceled"}
     wait_for(lambda: job_processes(job["id"]) == [], timeout=5)
     assert not (settings.jobs_dir / job["id"]).exists()
     with pytest.raises(JobConflict, match="already canceled"):
