@@ -109,3 +109,18 @@ def test_down_removes_namespaces_links_mounts_and_processes(tmp_path: Path) -> N
     assert not any(p.alive() for p in procs if p is not None)
     assert not cfg.state_file.exists() and not (tmp_path / "inv.yml").exists()
     assert fleet.down(cfg, say=print) == [], "a second down is a no-op"
+
+
+def test_lab_up_without_root_says_it_needs_root(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to an unprivileged user")
+    tmp_path.chmod(0o777)
+    res = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         str(VENV_BIN / "edgefleet"), "lab", "up", "--gpu", "1", "--rpi", "0",
+         "--state-dir", str(tmp_path / "lab")],
+        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+    )
+    assert res.returncode == 2
+    assert "needs root" in res.stderr
+    assert not (tmp_path / "lab" / "state.json").exists()
