@@ -1,1 +1,3 @@
-"""edgefleet agent: the telemetry daemon on every edge device (grown in the agent issue)."""
+"""edgefleet agent: the telemetry daemon on every edge device (stdlib + prometheus_client)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Managing the agent on fleet devices: its bundle and its installation."""
