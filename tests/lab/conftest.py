@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -96,12 +97,57 @@ def free_port() -> int:
 
 @dataclass
 class Controller:
-    url: str
+    """The real server (`edgefleet controller serve`) on the lab bridge, so agents on lab
+    hosts can reach it; beyond loopback it requires the admin token, as in production."""
+
+    host: str
+    port: int
     home: Path
-    process: subprocess.Popen
+    inventory: Path
+    token: str
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+        return httpx.Client(base_url=self.url, timeout=30,
+                            headers={"Authorization": f"Bearer {self.token}"})
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ, EDGEFLEET_HOME=str(self.home), EDGEFLEET_API_TOKEN=self.token,
+                   EDGEFLEET_OFFLINE_AFTER_S="6")
+        return env
+
+    def start(self) -> None:
+        log = (self.home / "server.log").open("a")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "edgefleet"), "controller", "serve", "--host", self.host,
+             "--port", str(self.port), "--inventory", str(self.inventory)],
+            stdout=log, stderr=subprocess.STDOUT, env=self.env(),
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.process.kill()
+        raise AssertionError("controller did not start: " + (self.home / "server.log").read_text())
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the agents must survive."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(15)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(15)
 
     def wait_job(self, job_id: str, timeout: float = 600) -> dict:
         """Bounded poll until the job leaves queued/running."""
@@ -117,34 +163,14 @@ class Controller:
 
 @pytest.fixture(scope="session")
 def controller(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:
-    """The real server process (`edgefleet controller serve`) on loopback."""
     home = tmp_path_factory.mktemp("controller-home")
-    port = free_port()
-    env = dict(os.environ, EDGEFLEET_HOME=str(home))
-    env.pop("EDGEFLEET_API_TOKEN", None)
-    log = (home / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "edgefleet"), "controller", "serve", "--port", str(port),
-         "--inventory", str(lab.inventory_with_offline)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError("controller did not start: " + (home / "server.log").read_text())
+    ctl = Controller(lab.state.bridge_address, free_port(), home, lab.inventory_with_offline,
+                     secrets.token_urlsafe(24))
+    ctl.start()
     try:
-        yield Controller(url, home, proc)
+        yield ctl
     finally:
-        proc.terminate()
-        proc.wait(15)
-        log.close()
+        ctl.stop()
 
 
 def ansible_playbook(
