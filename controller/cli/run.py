@@ -33,7 +33,7 @@ def _extra_vars(raw: str | None) -> dict[str, Any]:
     return extravars.parse(raw)
 
 
-def _follow(mgr: JobManager, job: dict[str, Any]) -> dict[str, Any]:
+def follow(mgr: JobManager, job: dict[str, Any]) -> dict[str, Any]:
     """Live table fed from the stored events (the same stream the SSE endpoint serves)."""
     live_state: dict[str, tuple[str, str]] = {}
     cursor = 0
@@ -88,8 +88,13 @@ def run(
             timeout_s=timeout,
             requested_by=current_user(),
         )
+    finish(mgr, job, as_json)
+
+
+def finish(mgr: JobManager, job: dict[str, Any], as_json: bool) -> None:
+    """Follow a submitted job to its end, print it, and exit 1 unless it succeeded."""
     try:
-        job = mgr.wait(job["id"]) if as_json else _follow(mgr, job)
+        job = mgr.wait(job["id"]) if as_json else follow(mgr, job)
     except KeyboardInterrupt:
         # ansible-playbook runs in its own session, so Ctrl-C never reaches it: cancel it.
         runtime.err.print(f"interrupted: canceling job {job['id']}")
