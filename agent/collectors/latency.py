@@ -1,0 +1,63 @@
+"""Round-trip time to the controller, as the time a TCP connect takes (one SYN/SYN-ACK).
+
+No ICMP (needs privileges) and no HTTP request (that would measure the controller's handler,
+not the network). The controller being unreachable is data, not a collector failure: each
+cycle sends `controller_up` 1 or 0, and `controller_rtt_seconds` only when the connect
+worked. The address is resolved once and again only after a failure, so DNS stays off the
+hot path.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from agent.collectors.base import CollectorContext
+from agent.protocol import Sample
+
+
+class LatencyCollector:
+    """controller_rtt_seconds, controller_up (0/1)."""
+
+    name = "latency"
+
+    def __init__(self, ctx: CollectorContext) -> None:
+        self._host = ctx.controller_host
+        self._port = ctx.controller_port
+        self._timeout = ctx.latency_timeout_s
+        self._clock = ctx.monotonic
+        self._addr: tuple[int, tuple] | None = None
+
+    def applies(self) -> bool:
+        return bool(self._host) and self._port is not None
+
+    def _resolve(self) -> tuple[int, tuple]:
+        if self._addr is None:
+            family, _, _, _, sockaddr = socket.getaddrinfo(
+                self._host, self._port, type=socket.SOCK_STREAM)[0]
+            self._addr = (family, sockaddr)
+        return self._addr
+
+    def _connect_s(self) -> float | None:
+        """Seconds one TCP connect took, or None when it failed (refused, timeout, DNS)."""
+        try:
+            family, sockaddr = self._resolve()
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self._timeout)
+                start = self._clock()
+                sock.connect(sockaddr)
+                return self._clock() - start
+        except OSError:
+            self._addr = None
+            return None
+
+    def collect(self, now: float) -> list[Sample]:
+        rtt = self._connect_s()
+        labels = {"target": f"{self._host}:{self._port}"}
+        up = Sample("controller_up", 0.0 if rtt is None else 1.0, "flags", now, "tcp_connect",
+                    labels)
+        if rtt is None:
+            return [up]
+        return [up, Sample("controller_rtt_seconds", rtt, "seconds", now, "tcp_connect", labels)]
+
+    def close(self) -> None:
+        """Nothing held open between cycles."""
