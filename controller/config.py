@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.telemetry.settings import TelemetrySettings
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -22,6 +24,7 @@ class Settings:
     project_dir: Path = PROJECT_DIR
     inventory: Path | None = None
     job_timeout_s: int = 1800
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings.from_env)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

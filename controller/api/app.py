@@ -11,9 +11,13 @@ from fastapi import Depends, FastAPI
 from controller import __version__
 from controller.api import errors, hosts, jobs
 from controller.api.auth import require_token
+from controller.api.devices import router as devices_router
+from controller.api.telemetry import install_errors as install_telemetry_errors
+from controller.api.telemetry import router as telemetry_router
 from controller.config import Settings
 from controller.jobs.manager import JobManager
 from controller.store import Store
+from controller.telemetry.service import TelemetryService
 
 log = logging.getLogger("edgefleet.controller")
 
@@ -23,22 +27,30 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     settings = settings or Settings.from_env()
     store = Store(settings.db_url)
     manager = JobManager(settings, store)
+    telemetry = TelemetryService(settings.telemetry, store)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if orphans := manager.reconcile_orphans():
             log.warning("marked %d orphaned job(s) failed: %s", len(orphans), ", ".join(orphans))
+        await telemetry.start()
         yield
+        await telemetry.stop()
         manager.shutdown()
         store.dispose()
 
     app = FastAPI(title="edgefleet controller", version=__version__, lifespan=lifespan)
     app.state.settings, app.state.store, app.state.manager = settings, store, manager
     app.state.api_token = api_token
+    app.state.telemetry = telemetry
     errors.install(app)
+    install_telemetry_errors(app)
     guarded = [Depends(require_token)]
     app.include_router(jobs.router, dependencies=guarded)
     app.include_router(hosts.router, dependencies=guarded)
+    app.include_router(devices_router, dependencies=guarded)
+    # Agents authenticate with their own device token, checked by the telemetry service.
+    app.include_router(telemetry_router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -5,6 +5,7 @@ import typer
 from controller.cli import lab as lab_cli
 from controller.cli import run as run_cli
 from controller.cli import serve as serve_cli
+from controller.cli import token as token_cli
 
 app = typer.Typer(
     name="edgefleet",
@@ -15,3 +16,4 @@ app = typer.Typer(
 app.command("run")(run_cli.run)
 app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")
+app.add_typer(token_cli.app, name="token")

@@ -1,6 +1,7 @@
-"""The controller's store: jobs, their events, per-host results and the host view."""
+"""The controller's store: jobs, their events, per-host results, the host view and telemetry."""
 
 from controller.store.db import Store
 from controller.store.models import Host, Job, JobEvent, JobHost
+from controller.store.telemetry import Device, DeviceToken  # registers the telemetry tables
 
-__all__ = ["Host", "Job", "JobEvent", "JobHost", "Store"]
+__all__ = ["Device", "DeviceToken", "Host", "Job", "JobEvent", "JobHost", "Store"]

@@ -1,0 +1,1 @@
+"""Controller side of telemetry: device tokens, ingest, time-series store, device registry."""
