@@ -1,9 +1,10 @@
 """Filesystem usage of real mounts and disk I/O byte counters.
 
-Real means block-backed: the filesystem type is not flagged `nodev` in /proc/filesystems
-(that drops proc, tmpfs, cgroup, overlay, and network filesystems, whose statvfs can hang
-on a dead server). Read-only images (squashfs snaps, ISO) are always full and are skipped,
-as are container-runtime mounts; a device mounted twice (bind mounts) counts once.
+Real means block-backed: /proc/filesystems lists the type without `nodev` (that drops proc,
+tmpfs, cgroup, overlay, FUSE and network filesystems, whose statvfs can hang on a dead
+server); a type first seen after start (a module loaded later) re-reads that list once.
+Read-only images (squashfs snaps, ISO) are always full and are skipped, as are
+container-runtime mounts; a device mounted twice (bind mounts) counts once.
 I/O comes from /proc/diskstats for whole disks only (partitions would double count):
 sectors there are always 512 bytes, whatever the device's sector size.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 from agent.collectors.base import CollectorContext, read_text
 from agent.protocol import Sample
@@ -29,7 +31,7 @@ def _unescape(field: str) -> str:
     return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field) if "\\" in field else field
 
 
-def real_mounts(mounts_text: str, nodev: frozenset[str]) -> list[tuple[str, str, str]]:
+def real_mounts(mounts_text: str, is_block: Callable[[str], bool]) -> list[tuple[str, str, str]]:
     """(device, mountpoint, fstype) of block-backed filesystems worth reporting, once each."""
     seen: set[str] = set()
     out = []
@@ -38,7 +40,7 @@ def real_mounts(mounts_text: str, nodev: frozenset[str]) -> list[tuple[str, str,
         if len(fields) < 3:
             continue
         device, mountpoint, fstype = _unescape(fields[0]), _unescape(fields[1]), fields[2]
-        if fstype in nodev or fstype in _IMAGE_FS or device in seen:
+        if fstype in _IMAGE_FS or device in seen or not is_block(fstype):
             continue
         if (mountpoint + "/").startswith(_SKIP_MOUNT_PREFIXES):
             continue
@@ -47,9 +49,14 @@ def real_mounts(mounts_text: str, nodev: frozenset[str]) -> list[tuple[str, str,
     return out
 
 
-def nodev_filesystems(text: str) -> frozenset[str]:
-    """Filesystem types /proc/filesystems flags `nodev` (not backed by a block device)."""
-    return frozenset(line.split()[1] for line in text.splitlines() if line.startswith("nodev"))
+def filesystem_kinds(text: str) -> dict[str, bool]:
+    """fstype -> block-backed, from /proc/filesystems (`nodev` marks the others)."""
+    kinds = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if fields:
+            kinds[fields[-1]] = fields[0] != "nodev"
+    return kinds
 
 
 class DiskCollector:
@@ -63,14 +70,21 @@ class DiskCollector:
         self._filesystems = str(ctx.proc_root / "filesystems")
         self._diskstats = str(ctx.proc_root / "diskstats")
         self._block = str(ctx.sys_root / "class/block")
-        self._nodev: frozenset[str] = frozenset()
+        self._kinds: dict[str, bool] = {}
         self._whole_disk: dict[str, bool] = {}
 
     def applies(self) -> bool:
         if not os.path.exists(self._mounts):
             return False
-        self._nodev = nodev_filesystems(read_text(self._filesystems))
+        self._kinds = filesystem_kinds(read_text(self._filesystems))
         return True
+
+    def _is_block(self, fstype: str) -> bool:
+        if fstype not in self._kinds:
+            fresh = filesystem_kinds(read_text(self._filesystems))
+            fresh.setdefault(fstype, False)  # FUSE subtypes ("fuse.sshfs") are never listed
+            self._kinds = fresh
+        return self._kinds[fstype]
 
     def _is_whole_disk(self, name: str) -> bool:
         """Decided once per device name: partitions carry a `partition` attribute in sysfs."""
@@ -83,7 +97,7 @@ class DiskCollector:
 
     def collect(self, now: float) -> list[Sample]:
         out: list[Sample] = []
-        for device, mountpoint, fstype in real_mounts(read_text(self._mounts), self._nodev):
+        for device, mountpoint, fstype in real_mounts(read_text(self._mounts), self._is_block):
             st = os.statvfs(mountpoint)
             labels = {"mountpoint": mountpoint, "device": device, "fstype": fstype}
             out += [
