@@ -11,6 +11,7 @@ collectors at fake procfs/sysfs trees, captured command outputs and a fake clock
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from agent.collectors.nvml_session import NvmlSession
 
 COMMAND_TIMEOUT_S = 2.0
+# The controller rejects a whole batch carrying a longer label value (schemas.MAX_LABEL_VALUE).
+MAX_LABEL_VALUE = 128
+
+log = logging.getLogger("edgefleet.agent.collectors")
 
 
 class CommandError(RuntimeError):
@@ -73,7 +78,7 @@ class CollectorContext:
     machine: str = field(default_factory=lambda: os.uname().machine)
     hostname: str = field(default_factory=socket.gethostname)
     agent_version: str = field(default_factory=_agent_version)
-    # The daemon's sampling period: names integration rates ("integrated@1Hz").
+    # The daemon's sampling period: names integration rates ("integrated@1hz").
     interval_s: float = 1.0
     # vcgencmd spawns a process per call: query it at most this often.
     vcgencmd_interval_s: float = 5.0
@@ -95,7 +100,11 @@ class Collector(Protocol):
     name: str
 
     def applies(self) -> bool:
-        """Cheap probe, once at start: False means absent here, skipped without noise."""
+        """Cheap probe, once at start: False means absent here, skipped without noise.
+
+        Never raises: a probe that breaks (a garbled sysfs file, a GPU fallen off the bus)
+        is logged once and the collector is left out (see `probe`).
+        """
         ...
 
     def collect(self, now: float) -> list[Sample]:
@@ -110,7 +119,7 @@ class Collector(Protocol):
 def read_text(path: str) -> str:
     """A small procfs/sysfs file in one read (no Path object or codec lookup per call)."""
     with open(path, "rb") as f:
-        return f.read().decode("ascii", "replace")
+        return f.read().decode("utf-8", "replace")
 
 
 def read_int(path: str) -> int:
@@ -143,3 +152,17 @@ class RateLimit:
             self._last = t
             return True
         return False
+
+
+def probe(name: str, check: Callable[[], bool]) -> bool:
+    """Run an applies() probe: one that breaks is logged in words and counts as absent."""
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - a broken probe must not stop the agent
+        log.warning("collector %s left out: its probe failed: %s", name, exc)
+        return False
+
+
+def clip(value: str) -> str:
+    """A label value the controller accepts (system strings like mount points can be long)."""
+    return value[:MAX_LABEL_VALUE]

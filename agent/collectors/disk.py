@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable
 
-from agent.collectors.base import CollectorContext, read_text
+from agent.collectors.base import CollectorContext, clip, probe, read_text
 from agent.protocol import Sample
 
 _IMAGE_FS = frozenset({"squashfs", "erofs", "iso9660", "udf"})
@@ -74,6 +74,9 @@ class DiskCollector:
         self._whole_disk: dict[str, bool] = {}
 
     def applies(self) -> bool:
+        return probe(self.name, self._probe)
+
+    def _probe(self) -> bool:
         if not os.path.exists(self._mounts):
             return False
         self._kinds = filesystem_kinds(read_text(self._filesystems))
@@ -98,8 +101,11 @@ class DiskCollector:
     def collect(self, now: float) -> list[Sample]:
         out: list[Sample] = []
         for device, mountpoint, fstype in real_mounts(read_text(self._mounts), self._is_block):
-            st = os.statvfs(mountpoint)
-            labels = {"mountpoint": mountpoint, "device": device, "fstype": fstype}
+            try:
+                st = os.statvfs(mountpoint)
+            except (FileNotFoundError, PermissionError):
+                continue  # unmounted since /proc/mounts was read, or under a 0700 home
+            labels = {"mountpoint": clip(mountpoint), "device": clip(device), "fstype": fstype}
             out += [
                 Sample("filesystem_size_bytes", st.f_blocks * st.f_frsize, "bytes", now,
                        "statvfs", labels),

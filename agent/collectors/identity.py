@@ -54,7 +54,8 @@ def os_pretty_name(etc_root: Path) -> str:
                 key, _, value = line.partition("=")
                 if key.strip() == "PRETTY_NAME":
                     words = shlex.split(value)
-                    return words[0] if words else ""
+                    if words and words[0]:
+                        return words[0][:128]
     return "Linux"
 
 

@@ -1,22 +1,25 @@
 """Round-trip time to the controller, as the time a TCP connect takes (one SYN/SYN-ACK).
 
 No ICMP (needs privileges) and no HTTP request (that would measure the controller's handler,
-not the network). The controller being unreachable is data, not a collector failure: each
-cycle sends `controller_up` 1 or 0, and `controller_rtt_seconds` only when the connect
-worked. The address is resolved once and again only after a failure, so DNS stays off the
-hot path.
+not the network). The controller being unreachable is data, not a collector failure: a probe
+sends `controller_up` 1 or 0, and `controller_rtt_seconds` only when the connect worked.
+After a failure the next probes back off (2, 4, ... 60 s; cycles in between send nothing),
+so a controller that drops SYNs does not stall every 1 Hz cycle for the connect timeout.
+The address is resolved once and again only after a failure, keeping DNS off the hot path.
 """
 
 from __future__ import annotations
 
 import socket
 
-from agent.collectors.base import CollectorContext
+from agent.collectors.base import CollectorContext, clip
 from agent.protocol import Sample
+
+MAX_BACKOFF_S = 60.0
 
 
 class LatencyCollector:
-    """controller_rtt_seconds, controller_up (0/1)."""
+    """controller_rtt_seconds, controller_up (0/1), labelled {target}."""
 
     name = "latency"
 
@@ -26,6 +29,8 @@ class LatencyCollector:
         self._timeout = ctx.latency_timeout_s
         self._clock = ctx.monotonic
         self._addr: tuple[int, tuple] | None = None
+        self._backoff_s = 0.0
+        self._next_probe = 0.0
 
     def applies(self) -> bool:
         return bool(self._host) and self._port is not None
@@ -51,8 +56,15 @@ class LatencyCollector:
             return None
 
     def collect(self, now: float) -> list[Sample]:
+        if self._clock() < self._next_probe:
+            return []
         rtt = self._connect_s()
-        labels = {"target": f"{self._host}:{self._port}"}
+        if rtt is None:
+            self._backoff_s = min(MAX_BACKOFF_S, max(2.0, self._backoff_s * 2))
+            self._next_probe = self._clock() + self._backoff_s
+        else:
+            self._backoff_s = 0.0
+        labels = {"target": clip(f"{self._host}:{self._port}")}
         up = Sample("controller_up", 0.0 if rtt is None else 1.0, "flags", now, "tcp_connect",
                     labels)
         if rtt is None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.collectors import nvml_session
-from agent.collectors.base import CollectorContext
+from agent.collectors.base import CollectorContext, probe
 from agent.collectors.nvml_session import Gpu, NvmlSession
 from agent.protocol import Sample
 
@@ -45,6 +45,9 @@ class NvidiaCollector:
 
     def applies(self) -> bool:
         """False without pynvml, NVML library, driver or GPU."""
+        return probe(self.name, self._probe)
+
+    def _probe(self) -> bool:
         self._session = nvml_session.acquire(self._ctx)
         if self._session is None:
             return False

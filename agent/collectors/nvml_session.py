@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from agent.collectors.base import CollectorContext
+from agent.collectors.base import CollectorContext, log
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,18 @@ def _open(ctx: CollectorContext) -> NvmlSession | None:
     except nvml.NVMLError:  # library not found, driver not loaded, ...: no GPU
         return None
     gpus = []
-    for i in range(nvml.nvmlDeviceGetCount()):
-        handle = nvml.nvmlDeviceGetHandleByIndex(i)
-        uuid = nvml.nvmlDeviceGetUUID(handle)
+    try:
+        count = nvml.nvmlDeviceGetCount()
+    except nvml.NVMLError as exc:
+        log.warning("NVML initialised but cannot count GPUs: %s", exc)
+        count = 0
+    for i in range(count):
+        try:
+            handle = nvml.nvmlDeviceGetHandleByIndex(i)
+            uuid = nvml.nvmlDeviceGetUUID(handle)
+        except nvml.NVMLError as exc:  # e.g. GPU fallen off the bus: the others still count
+            log.warning("GPU %d left out: %s", i, exc)
+            continue
         gpus.append(Gpu(i, uuid.decode() if isinstance(uuid, bytes) else uuid, handle))
     if not gpus:
         nvml.nvmlShutdown()

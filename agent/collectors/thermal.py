@@ -11,7 +11,7 @@ import errno
 import glob
 import os
 
-from agent.collectors.base import CollectorContext, read_int, read_text
+from agent.collectors.base import CollectorContext, clip, probe, read_int, read_text
 from agent.protocol import Sample
 
 _NO_DATA = frozenset({errno.ENODATA, errno.EAGAIN, errno.EIO, errno.EINVAL})
@@ -31,8 +31,9 @@ def discover(sys_root: str) -> list[tuple[str, str, dict[str, str]]]:
     for zone in sorted(zones, key=lambda p: _index(p, "thermal_zone")):
         temp = os.path.join(zone, "temp")
         if os.path.exists(temp):
-            labels = {"zone": str(_index(zone, "thermal_zone")),
-                      "type": read_text(os.path.join(zone, "type")).strip()}
+            type_file = os.path.join(zone, "type")
+            kind = read_text(type_file).strip() if os.path.exists(type_file) else "unknown"
+            labels = {"zone": str(_index(zone, "thermal_zone")), "type": clip(kind)}
             found.append((temp, "thermal_zone_temperature_celsius", labels))
     seen: set[tuple[str, str]] = set()
     chips = glob.glob(os.path.join(sys_root, "class/hwmon/hwmon*"))
@@ -48,8 +49,8 @@ def discover(sys_root: str) -> list[tuple[str, str, dict[str, str]]]:
             if (chip_label, sensor) in seen:  # two chips of one kind (dual-socket coretemp)
                 chip_label = f"{name}.{os.path.basename(chip)[len('hwmon'):]}"
             seen.add((chip_label, sensor))
-            found.append((path, "hwmon_temperature_celsius", {"chip": chip_label,
-                                                              "sensor": sensor}))
+            found.append((path, "hwmon_temperature_celsius", {"chip": clip(chip_label),
+                                                              "sensor": clip(sensor)}))
     return found
 
 
@@ -63,6 +64,9 @@ class ThermalCollector:
         self._sensors: list[tuple[str, str, dict[str, str]]] = []
 
     def applies(self) -> bool:
+        return probe(self.name, self._probe)
+
+    def _probe(self) -> bool:
         self._sensors = discover(self._sys_root)
         return bool(self._sensors)
 

@@ -2,7 +2,7 @@
 
 Sources keep their own cumulative energy since the agent started, in joules: from a hardware
 counter (wrap-corrected deltas, the accurate way) or by integrating power readings with the
-trapezoid rule. `Reading.source` says which (`<sensor>:counter`, `<sensor>:integrated@<Hz>`,
+trapezoid rule. `Reading.source` says which (`<sensor>:counter`, `<sensor>:integrated@<hz>`,
 `estimated:<method>`), so a consumer always knows how far to trust a number.
 """
 
@@ -54,8 +54,9 @@ class PowerSource(Protocol):
 
 
 def integrated(interval_s: float) -> str:
-    """The method label of a power-integrating source sampled every `interval_s`."""
-    return f"integrated@{1.0 / interval_s:g}Hz"
+    """`integrated@1hz`: the method of a source integrating power sampled every `interval_s`
+    (lower case: the wire's `source` pattern has no capitals)."""
+    return f"integrated@{1.0 / interval_s:g}hz"
 
 
 class Trapezoid:

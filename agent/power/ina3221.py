@@ -17,7 +17,7 @@ import glob
 import os
 from collections.abc import Callable
 
-from agent.collectors.base import CollectorContext, read_int, read_text
+from agent.collectors.base import CollectorContext, clip, read_int, read_text
 from agent.power.base import Reading, Trapezoid, integrated
 
 INPUT_RAILS = frozenset({"POM_5V_IN", "VDD_IN", "5V_IN"})
@@ -33,7 +33,7 @@ def _hwmon_rails(sys_root: str) -> list[tuple[str, Callable[[], float]]]:
         for label_file in sorted(glob.glob(os.path.join(chip, "in[1-3]_label"))):
             k = os.path.basename(label_file)[2]
             volt, curr = os.path.join(chip, f"in{k}_input"), os.path.join(chip, f"curr{k}_input")
-            rail = read_text(label_file).strip()
+            rail = clip(read_text(label_file).strip())
             if rail == "NC" or not (os.path.exists(volt) and os.path.exists(curr)):
                 continue
             rails.append((rail, lambda v=volt, c=curr: read_int(v) * read_int(c) / 1e6))
@@ -47,7 +47,7 @@ def _iio_rails(sys_root: str) -> list[tuple[str, Callable[[], float]]]:
     for name_file in sorted(glob.glob(pattern)):
         k = name_file.rsplit("_", 1)[1]
         power = os.path.join(os.path.dirname(name_file), f"in_power{k}_input")
-        rail = read_text(name_file).strip()
+        rail = clip(read_text(name_file).strip())
         if rail != "NC" and os.path.exists(power):
             rails.append((rail, lambda p=power: read_int(p) / 1000.0))
     return rails

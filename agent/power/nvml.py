@@ -2,7 +2,7 @@
 
 Preferred: the total-energy counter (mJ since driver load, Volta and newer), as deltas; it
 sees spikes that sampled power misses. Where the GPU answers NotSupported, board power (mW)
-is integrated instead and the source says so (`nvml:integrated@1Hz`) — never the silent 0 W
+is integrated instead and the source says so (`nvml:integrated@1hz`) — never the silent 0 W
 CodeCarbon reports for such GPUs (codecarbon #1316). A GPU with neither is left out.
 """
 

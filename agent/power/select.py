@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 
-from agent.collectors.base import Collector, CollectorContext
+from agent.collectors.base import Collector, CollectorContext, probe
 from agent.power.base import PowerSource, Reading
 from agent.power.estimate import EstimateSource
 from agent.power.ina3221 import Ina3221Source
@@ -49,12 +49,12 @@ class PowerSelection:
 
     def chosen(self) -> list[PowerSource]:
         if self._chosen is None:
-            chosen = [s for s in self._measured if s.applies()]
+            chosen = [s for s in self._measured if probe(f"power_{s.name}", s.applies)]
             for s in self._measured:
                 if s.problem:
                     self.problems[s.name] = s.problem
                     log.warning("power source %s unavailable: %s", s.name, s.problem)
-            if not chosen and self._fallback.applies():
+            if not chosen and probe("power_estimate", self._fallback.applies):
                 chosen = [self._fallback]
             self._chosen = chosen
         return self._chosen

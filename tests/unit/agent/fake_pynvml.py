@@ -68,10 +68,10 @@ class FakeNvml:
         return self.gpus[i]
 
     def nvmlDeviceGetUUID(self, h: FakeGpu) -> str:  # noqa: N802
-        return h.uuid
+        return self._check(h, h.uuid)
 
     @staticmethod
-    def _check(h: FakeGpu, value: int | None) -> int:
+    def _check(h: FakeGpu, value: int | str | None) -> int | str:
         if h.lost:
             raise NVMLError_GpuIsLost("GPU is lost")
         if value is None:

@@ -64,3 +64,13 @@ def test_garbled_diskstats_raises(make_ctx, tmp_path):
     assert disk.applies()
     with pytest.raises(ValueError, match="garbled"):
         disk.collect(7.0)
+
+
+def test_mount_gone_or_unreadable_is_skipped(make_ctx, tmp_path):
+    proc = tree(tmp_path, "proc_rpi")
+    (proc / "mounts").write_text("/dev/sdz1 /mnt/unplugged ext4 rw 0 0\n"
+                                 "/dev/mmcblk0p2 / ext4 rw 0 0\n")
+    disk = DiskCollector(make_ctx(proc_root=proc, sys_root=FIXTURES / "sys_rpi5"))
+    assert disk.applies()
+    mounts = {s.labels["mountpoint"] for s in disk.collect(7.0) if "mountpoint" in s.labels}
+    assert mounts == {"/"}

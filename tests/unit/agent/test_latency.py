@@ -41,3 +41,16 @@ def test_unresolvable_name_is_up_zero(make_ctx):
 def test_no_controller_configured_does_not_apply(make_ctx):
     assert not LatencyCollector(make_ctx()).applies()
     assert not LatencyCollector(make_ctx(controller_host="c", controller_port=None)).applies()
+
+
+def test_failed_probes_back_off_so_cycles_do_not_stall(make_ctx, clock):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        c = LatencyCollector(make_ctx(controller_host="127.0.0.1",
+                                      controller_port=s.getsockname()[1]))
+        probes = []
+        for _ in range(12):
+            probes.append(bool(c.collect(8.0)))
+            clock.tick(1.0)
+    # probe, wait 2 s, probe, wait 4 s, probe, wait 8 s ...
+    assert probes == [True, False, True, False, False, False, True] + [False] * 5

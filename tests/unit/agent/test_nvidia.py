@@ -83,3 +83,11 @@ def test_one_nvml_session_for_collector_and_power_source(make_ctx):
     assert nvml.shutdowns == 0  # the power source still uses it
     source.close()
     assert nvml.shutdowns == 1
+
+
+def test_a_gpu_lost_at_start_is_left_out_and_the_others_reported(make_ctx, caplog):
+    nvml = FakeNvml([FakeGpu("GPU-lost", lost=True), FakeGpu("GPU-ok")])
+    c = NvidiaCollector(make_ctx(pynvml=nvml))
+    assert c.applies()
+    assert {s.labels["uuid"] for s in c.collect(4.0)} == {"GPU-ok"}
+    assert "GPU 0 left out" in caplog.text

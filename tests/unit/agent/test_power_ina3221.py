@@ -47,7 +47,7 @@ def test_power_integrated_with_the_trapezoid_rule(make_ctx, tmp_path, clock):
     assert src.applies()
     power.write_text("2000\n")
     first = src.read()[0]
-    assert (first.energy_j, first.source) == (0.0, "ina3221:integrated@1Hz")
+    assert (first.energy_j, first.source) == (0.0, "ina3221:integrated@1hz")
     power.write_text("4000\n")
     clock.tick(2.0)
     assert src.read()[0].energy_j == pytest.approx(0.5 * (2.0 + 4.0) * 2.0)

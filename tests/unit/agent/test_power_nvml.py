@@ -27,7 +27,7 @@ def test_counter_not_supported_integrates_power_and_says_so(make_ctx, clock):
     gpu = FakeGpu("GPU-old", energy_mj=None, power_mw=100_000)
     src = NvmlSource(make_ctx(pynvml=FakeNvml([gpu])))
     assert src.applies()
-    assert src.read()[0].source == "nvml:integrated@1Hz"
+    assert src.read()[0].source == "nvml:integrated@1hz"
     gpu.power_mw = 140_000
     clock.tick(1.0)
     [r] = src.read()

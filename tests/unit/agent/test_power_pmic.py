@@ -29,7 +29,7 @@ def test_soc_power_integrated_and_rate_limited_to_1hz(make_ctx, clock):
     src, run = _source(make_ctx, PI5)
     assert src.applies()
     [first] = src.read()
-    assert (first.domain, first.source, first.energy_j) == ("soc", "pmic:integrated@1Hz", 0.0)
+    assert (first.domain, first.source, first.energy_j) == ("soc", "pmic:integrated@1hz", 0.0)
     assert first.power_w == pytest.approx(1.6723, abs=1e-4)
     clock.tick(0.5)
     assert src.read() == []  # no second process within the second
@@ -43,7 +43,7 @@ def test_rate_limit_is_at_least_one_second_even_if_configured_faster(make_ctx):
     run = Commands({"pmic_read_adc": PI5})
     src = PmicSource(make_ctx(which=lambda n: n, run=run, pmic_interval_s=0.1,
                               interval_s=0.1))
-    assert src.source == "pmic:integrated@1Hz"
+    assert src.source == "pmic:integrated@1hz"
 
 
 def test_pi4_without_pmic_adc_does_not_apply_silently(make_ctx):

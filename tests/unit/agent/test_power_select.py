@@ -101,5 +101,5 @@ def test_samples_carry_energy_always_and_power_when_known(make_ctx, tmp_path):
     module = [s for s in samples if s.labels["domain"] == "module"]
     assert {(s.name, s.unit) for s in module} == {("energy_joules_total", "joules_total"),
                                                   ("power_watts", "watts")}
-    assert module[0].labels == {"domain": "module", "source": "ina3221:integrated@1Hz",
+    assert module[0].labels == {"domain": "module", "source": "ina3221:integrated@1hz",
                                 "rail": "POM_5V_IN"}

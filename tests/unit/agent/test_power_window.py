@@ -73,4 +73,4 @@ def test_for_device_selects_like_the_agent(make_ctx):
         m = monitor.end_window("w")
     finally:
         monitor.close()
-    assert m.source == "ina3221:integrated@1Hz"
+    assert m.source == "ina3221:integrated@1hz"
