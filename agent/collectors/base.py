@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agent import __version__
 from agent.protocol import Sample
 
 if TYPE_CHECKING:
@@ -51,16 +52,6 @@ def run_command(argv: list[str]) -> str:
     return proc.stdout
 
 
-def _agent_version() -> str:
-    """The installed edgefleet version; read once at start, never on the hot path."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("edgefleet")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 @dataclass
 class CollectorContext:
     """Where collectors read the host from; tests replace any of it."""
@@ -77,7 +68,7 @@ class CollectorContext:
     monotonic: Callable[[], float] = time.monotonic
     machine: str = field(default_factory=lambda: os.uname().machine)
     hostname: str = field(default_factory=socket.gethostname)
-    agent_version: str = field(default_factory=_agent_version)
+    agent_version: str = __version__
     # The daemon's sampling period: names integration rates ("integrated@1hz").
     interval_s: float = 1.0
     # vcgencmd spawns a process per call: query it at most this often.

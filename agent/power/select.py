@@ -13,7 +13,8 @@ Each chosen source becomes its own collector (`power_rapl`, ...), so one failing
 isolated by the daemon like any collector and the others keep reporting. Samples:
 `energy_joules_total` (since the agent started) and `power_watts`, labelled
 {domain, source, ...}; the Sample's own `source` field carries the same name.
-Domains are not additive across sources' sub-rails: sum only readings of different domains.
+Readings in domain "rail" (Jetson sub-rails) are already inside their "module" total: never
+add them to it.
 """
 
 from __future__ import annotations
@@ -45,14 +46,12 @@ class PowerSelection:
         self._measured = measured
         self._fallback = fallback
         self._chosen: list[PowerSource] | None = None
-        self.problems: dict[str, str] = {}
 
     def chosen(self) -> list[PowerSource]:
         if self._chosen is None:
             chosen = [s for s in self._measured if probe(f"power_{s.name}", s.applies)]
             for s in self._measured:
                 if s.problem:
-                    self.problems[s.name] = s.problem
                     log.warning("power source %s unavailable: %s", s.name, s.problem)
             if not chosen and probe("power_estimate", self._fallback.applies):
                 chosen = [self._fallback]

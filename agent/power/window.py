@@ -4,8 +4,10 @@ For benchmarks: `with` a monitor over the device's selected sources, bracket the
 begin/end, get `Measurement(energy_j, duration_s, source)`. Counter sources (RAPL, NVML) are
 exact whatever the window; integrating sources (INA3221, NVML power-only, PMIC, estimate)
 are only as good as their sampling, so give those a `poll_interval_s` (a background thread
-reads them in between; PMIC is still limited to 1 Hz). Short windows on NVML's counter can
-read 0 J (it updates every ~10 ms-100 ms): treat sub-second GPU energy as approximate.
+reads them in between). A source with no fresh reading at a window's edge (PMIC is limited
+to 1 Hz) is carried to that instant at its last power, like Zeus's instant-power
+approximation. Short windows on NVML's counter can read 0 J (it updates every ~10-100 ms):
+treat sub-second GPU energy as approximate.
 No source at all raises: a window is never a silent 0 J.
 """
 
@@ -47,7 +49,7 @@ class PowerMonitor:
         self._sources = sources
         self._clock = clock
         self._lock = threading.Lock()
-        self._last: dict[tuple[str, ...], Reading] = {}
+        self._last: dict[tuple[str, ...], tuple[Reading, float]] = {}  # reading, when read
         self._windows: dict[str, tuple[float, dict[tuple[str, ...], float]]] = {}
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -76,8 +78,15 @@ class PowerMonitor:
         """Read every source now (integrating sources gain a sample)."""
         with self._lock:
             for source in self._sources:
-                for r in source.read():
-                    self._last[r.key] = r
+                readings = source.read()
+                t = self._clock()
+                for r in readings:
+                    self._last[r.key] = (r, t)
+
+    def _energy_at(self, t: float) -> dict[tuple[str, ...], tuple[Reading, float]]:
+        """Each in-total reading's energy carried forward to `t` at its last power."""
+        return {k: (r, r.energy_j + (r.power_w or 0.0) * max(0.0, t - read_at))
+                for k, (r, read_at) in self._last.items() if r.in_total}
 
     def begin_window(self, name: str) -> None:
         if not self._sources:
@@ -86,8 +95,9 @@ class PowerMonitor:
         with self._lock:
             if name in self._windows:
                 raise ValueError(f"window {name!r} is already open")
-            start = {k: r.energy_j for k, r in self._last.items() if r.in_total}
-            self._windows[name] = (self._clock(), start)
+            t0 = self._clock()
+            start = {k: joules for k, (_, joules) in self._energy_at(t0).items()}
+            self._windows[name] = (t0, start)
 
     def end_window(self, name: str) -> Measurement:
         with self._lock:
@@ -98,13 +108,14 @@ class PowerMonitor:
         self.poll()
         with self._lock:
             t0, start = self._windows.pop(name)
-            duration = self._clock() - t0
-            ends = [(r, r.energy_j - start[k]) for k, r in self._last.items() if k in start]
+            t1 = self._clock()
+            ends = [(r, joules - start[k]) for k, (r, joules) in self._energy_at(t1).items()
+                    if k in start]
         if not ends:
             raise RuntimeError(f"window {name!r}: no source gave a reading at both ends")
         by_domain = {_domain_key(r): joules for r, joules in ends}
         sources = "+".join(sorted({r.source for r, _ in ends}))
-        return Measurement(sum(by_domain.values()), duration, sources, by_domain)
+        return Measurement(sum(by_domain.values()), t1 - t0, sources, by_domain)
 
     def close(self) -> None:
         self._stop.set()

@@ -74,3 +74,18 @@ def test_for_device_selects_like_the_agent(make_ctx):
     finally:
         monitor.close()
     assert m.source == "ina3221:integrated@1hz"
+
+
+def test_rate_limited_pmic_window_is_carried_at_its_last_power_not_zero(make_ctx, clock):
+    from agent.power.pmic import PmicSource
+    from tests.unit.agent.helpers import Commands, cmd
+
+    run = Commands({"pmic_read_adc": cmd("pmic_read_adc.pi5.txt")})
+    src = PmicSource(make_ctx(which=lambda n: n, run=run))
+    assert src.applies()
+    monitor = PowerMonitor([src], clock)
+    monitor.begin_window("short")
+    clock.tick(0.5)  # within the 1 s rate limit: no fresh reading at the end
+    m = monitor.end_window("short")
+    assert m.energy_j == pytest.approx(1.6723 * 0.5, abs=1e-3)
+    assert m.source == "pmic:integrated@1hz"
