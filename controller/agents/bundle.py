@@ -1,9 +1,10 @@
 """The agent bundle: what `install_agent.yml` unpacks on a device, built with no network.
 
-The agent and its dependencies (prometheus_client, nvidia-ml-py's `pynvml`) are pure
-Python, so one bundle serves arm64 and amd64 alike and needs only the device's python3
-(>= 3.10): no pip, no compiler, no internet on the device. The files are copied from the
-controller's own installed distributions, so agent and controller run the same versions.
+The agent and its dependencies (prometheus_client, nvidia-ml-py's `pynvml`, and zeroconf
+with ifaddr for LAN discovery) are pure Python, so one bundle serves arm64 and amd64 alike
+and needs only the device's python3 (>= 3.10): no pip, no compiler, no internet on the
+device. The files are copied from the controller's own installed distributions, so agent
+and controller run the same versions.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pathlib import Path, PurePosixPath
 
 import agent
 
-# distribution -> top-level names it installs that the agent needs
-DEPENDENCIES = {"prometheus_client": ("prometheus_client",), "nvidia-ml-py": ("pynvml.py",)}
-_SKIP = ("__pycache__", ".pyc")
+# distribution -> top-level names it installs that the agent needs. Only their .py files
+# are taken: zeroconf's compiled modules (.so, with .pxd sources) are optional speed-ups
+# built for the controller's arch, and it falls back to the .py beside each of them.
+DEPENDENCIES = {"prometheus_client": ("prometheus_client",), "nvidia-ml-py": ("pynvml.py",),
+                "zeroconf": ("zeroconf",), "ifaddr": ("ifaddr",)}
 
 
 def _dependency_files() -> list[tuple[Path, PurePosixPath]]:
@@ -32,7 +35,7 @@ def _dependency_files() -> list[tuple[Path, PurePosixPath]]:
             raise RuntimeError(f"{dist_name} is not installed beside the controller") from None
         for f in dist.files or []:
             rel = PurePosixPath(str(f))
-            if rel.parts[0] in tops and not any(s in str(rel) for s in _SKIP):
+            if rel.parts[0] in tops and rel.suffix == ".py" and "__pycache__" not in rel.parts:
                 out.append((Path(str(dist.locate_file(f))), rel))
     return out
 
