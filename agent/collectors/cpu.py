@@ -86,8 +86,8 @@ class CpuCollector:
             raise ValueError(f"{self._loadavg}: garbled {fields[:3]}") from None
         if len(loads) != 3:
             raise ValueError(f"{self._loadavg}: expected three load averages")
-        for period, value in zip(_LOAD_PERIODS, loads, strict=True):
-            out.append(Sample("load_average", value, "count", now, "proc/loadavg",
+        for i, period in enumerate(_LOAD_PERIODS):  # no zip(strict=): runs on Python 3.8
+            out.append(Sample("load_average", loads[i], "count", now, "proc/loadavg",
                               {"period": period}))
         return out
 
