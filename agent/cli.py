@@ -12,9 +12,14 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agent import __version__
+
+if TYPE_CHECKING:
+    from agent.discovery import Announcer
 
 DEFAULT_SPOOL = Path("/var/lib/edgefleet-agent/spool.db")
 TOKEN_ENV = "EDGEFLEET_AGENT_TOKEN"  # noqa: S105 - a variable name, not a secret
@@ -41,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--spool", type=Path, default=DEFAULT_SPOOL, help="SQLite spool file")
     run.add_argument("--spool-max-samples", type=int, default=500_000,
                      help="bound of the spool; past it the oldest samples are dropped (counted)")
+    run.add_argument("--announce", action="store_true",
+                     help="announce this device on the LAN over mDNS/DNS-SD (_edgefleet._tcp)")
+    run.add_argument("--enrol", action="store_true",
+                     help="no token: announce, wait for an operator's approval, then keep the "
+                          "issued token beside the spool (0600); implies --announce")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -53,8 +63,8 @@ def _token(args: argparse.Namespace) -> str:
             raise ConfigError(f"cannot read token file {args.token_file}: {exc.strerror}") from None
     else:
         token = args.token or os.environ.get(TOKEN_ENV, "")
-    if not token:
-        raise ConfigError(f"no device token: give --token-file, ${TOKEN_ENV} or --token")
+    if not token and not args.enrol:
+        raise ConfigError(f"no device token: give --token-file, ${TOKEN_ENV}, --token or --enrol")
     return token
 
 
@@ -81,14 +91,21 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     token = _token(args)
     url = urlsplit(args.controller)
+    ctx = CollectorContext(interval_s=args.interval, controller_host=url.hostname,
+                           controller_port=url.port or (443 if url.scheme == "https" else 80))
+    announcer = None
+    if args.announce or args.enrol:
+        got, announcer = _announce(args, device_info(ctx), token)
+        if got is None:  # stopped while waiting for approval
+            announcer.close()
+            return 0
+        token = got
     cfg = AgentConfig(
         controller_url=args.controller, token=token, spool_path=args.spool,
         interval_s=args.interval, push_interval_s=args.push_interval,
         spool_max_samples=args.spool_max_samples, metrics_address=args.metrics_address,
         metrics_port=args.metrics_port or None,
     )
-    ctx = CollectorContext(controller_host=url.hostname,
-                           controller_port=url.port or (443 if url.scheme == "https" else 80))
     collectors = [c for c in default_collectors(ctx) if c.applies()]
     try:
         agent = Agent(cfg, collectors, device_info(ctx))
@@ -105,8 +122,27 @@ def run(args: argparse.Namespace) -> int:
                               f"{cfg.metrics_port}: {exc.strerror}") from None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent.stop.set())
-    agent.run()
+    try:
+        agent.run()
+    finally:
+        if announcer is not None:
+            announcer.close()
     return 0
+
+
+def _announce(args: argparse.Namespace, device: dict[str, Any],
+              token: str) -> tuple[str | None, Announcer]:
+    """--announce/--enrol (agent/discovery.py); without a token this waits for approval."""
+    from agent import discovery
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        return discovery.start(args.controller, device, args.metrics_port, args.spool.parent,
+                               token, stop)
+    except discovery.EnrolmentError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

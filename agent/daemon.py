@@ -149,6 +149,8 @@ class Agent:
             "last_push_age_s": (None if self.last_push_ok is None
                                 else round(now - self.last_push_ok, 3)),
             "last_push_error": self.last_push_error,
+            "stream": self.spool.stream,
+            "last_seq": self.spool.last_seq,
             "spool_samples": self.spool.pending_samples,
             "dropped_samples": self.spool.dropped,
             "broken_collectors": dict(self._broken),

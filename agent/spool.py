@@ -85,6 +85,12 @@ class Spool:
             return int(self._meta("dropped") or 0)
 
     @property
+    def last_seq(self) -> int:
+        """The newest sample number handed out in this stream (0 before the first)."""
+        with self._lock:
+            return int(self._meta("next_seq") or 1) - 1
+
+    @property
     def pending_samples(self) -> int:
         with self._lock:
             return self._count

@@ -2,6 +2,7 @@
 
 import typer
 
+from controller.cli import agent as agent_cli
 from controller.cli import lab as lab_cli
 from controller.cli import run as run_cli
 from controller.cli import serve as serve_cli
@@ -17,3 +18,4 @@ app.command("run")(run_cli.run)
 app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(token_cli.app, name="token")
+app.add_typer(agent_cli.app, name="agent")

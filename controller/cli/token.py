@@ -7,7 +7,6 @@ works) or writes it to a 0600 file; only its hash is stored, so it can never be 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.table import Table
 from controller.cli import runtime
 from controller.config import Settings
 from controller.jobs.views import iso
+from controller.secretfile import write_private
 from controller.store import Store
 from controller.telemetry import tokens
 from controller.telemetry.errors import TelemetryError
@@ -41,14 +41,6 @@ def _store() -> Iterator[Store]:
         store.dispose()
 
 
-def _write_private(path: Path, token: str) -> None:
-    """Create or truncate `path` readable by its owner only (fixing the mode if it existed)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(token + "\n")
-
-
 @app.command()
 def create(
     name: Annotated[str, typer.Argument(help="Device name (its inventory host name).")],
@@ -64,7 +56,7 @@ def create(
         typer.echo(token)
         return
     try:
-        _write_private(out_file, token)
+        write_private(out_file, token)
     except OSError as exc:
         runtime.err.print(f"[red]error:[/] cannot write {out_file}: {exc.strerror}")
         raise typer.Exit(runtime.EXIT_BAD_INPUT) from None
