@@ -12,9 +12,12 @@ from controller import __version__
 from controller.api import errors, hosts, jobs
 from controller.api.auth import require_token
 from controller.api.devices import router as devices_router
+from controller.api.discovery import admin_router as discovery_router
+from controller.api.discovery import claim_router as discovery_claim_router
 from controller.api.telemetry import install_errors as install_telemetry_errors
 from controller.api.telemetry import router as telemetry_router
 from controller.config import Settings
+from controller.discovery.service import DiscoveryService
 from controller.jobs.manager import JobManager
 from controller.store import Store
 from controller.telemetry.service import TelemetryService
@@ -28,13 +31,16 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     store = Store(settings.db_url)
     manager = JobManager(settings, store)
     telemetry = TelemetryService(settings.telemetry, store)
+    discovery = DiscoveryService(settings, store)  # browses only with EDGEFLEET_DISCOVERY=1
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if orphans := manager.reconcile_orphans():
             log.warning("marked %d orphaned job(s) failed: %s", len(orphans), ", ".join(orphans))
         await telemetry.start()
+        discovery.start()
         yield
+        discovery.stop()
         await telemetry.stop()
         manager.shutdown()
         store.dispose()
@@ -43,6 +49,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     app.state.settings, app.state.store, app.state.manager = settings, store, manager
     app.state.api_token = api_token
     app.state.telemetry = telemetry
+    app.state.discovery = discovery
     errors.install(app)
     install_telemetry_errors(app)
     guarded = [Depends(require_token)]
@@ -51,6 +58,9 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     app.include_router(devices_router, dependencies=guarded)
     # Agents authenticate with their own device token, checked by the telemetry service.
     app.include_router(telemetry_router)
+    app.include_router(discovery_router, dependencies=guarded)
+    # A device enrolling has no token yet: its claim secret is checked by the registry.
+    app.include_router(discovery_claim_router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -3,6 +3,7 @@
 import typer
 
 from controller.cli import agent as agent_cli
+from controller.cli import discovery as discovery_cli
 from controller.cli import lab as lab_cli
 from controller.cli import run as run_cli
 from controller.cli import serve as serve_cli
@@ -19,3 +20,4 @@ app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(token_cli.app, name="token")
 app.add_typer(agent_cli.app, name="agent")
+app.add_typer(discovery_cli.app, name="discovery")
