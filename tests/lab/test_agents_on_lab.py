@@ -58,7 +58,7 @@ def test_agents_show_up_online_within_seconds(agents: Lab, controller: Controlle
         assert d["arch"] == ("arm64" if name.startswith("rpi") else "amd64")
         assert d["agent_version"]
         # joined with the Ansible view of the same host
-        assert d["host"]["groups"] == [name.split("-")[0]]
+        assert d["ansible"]["groups"] == [name.split("-")[0]]
 
 
 def test_series_reach_the_store(agents: Lab, controller: Controller) -> None:
@@ -67,7 +67,9 @@ def test_series_reach_the_store(agents: Lab, controller: Controller) -> None:
         def has_cpu() -> bool:
             res = c.get(f"/api/devices/{device_id}/metrics",
                         params={"name": "cpu_usage_ratio", "since": "120"})
-            return res.status_code == 200 and any(res.json().get("points", []))
+            return res.status_code == 200 and any(
+                len(series["points"]) > 0 for series in res.json()["series"]
+                if series["labels"] == {"cpu": "total"})
         eventually(has_cpu, 20, "cpu series for gpu-01")
 
 
