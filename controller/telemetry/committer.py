@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from controller.telemetry.errors import TelemetryError, Unavailable
 from controller.telemetry.writer import GroupWriter, Push, PushResult
+
+T = TypeVar("T")
 
 
 class GroupCommitter:
@@ -45,6 +49,11 @@ class GroupCommitter:
         self._pending.append((push, future))
         self._wake.set()
         return await future
+
+    async def run_in_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run other store writes (maintenance) on the writer thread, between groups: SQLite
+        has one write lock, and taking turns here is fair where its busy-wait is not."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def _run(self) -> None:
         while True:

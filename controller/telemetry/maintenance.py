@@ -13,10 +13,14 @@ Each run (every `maintenance_interval_s` in the server, or `run()` from a test):
    `rollup_settle_s` ago, into both rollup tables at once. Rollups store sum and count (not
    avg) and merge with ON CONFLICT, so a sample replayed late from an agent's spool lands in
    its old buckets exactly, and no row is ever rolled up twice (the cursor moves in the same
-   transaction). Work happens in chunks of short transactions so ingest is never held up;
+   transaction). The aggregation reads outside the write lock (`plan_rollup`); only the
+   merge holds it (`apply_rollup`: about one row per series and minute, multi-row upserts);
 3. deletes raw rows stored before now - raw retention (by id, through the marks: the rowid
-   range, never a scan), but never rows not yet rolled up; deletes 1m/1h buckets older than
-   their retention.
+   range, never a scan), but never rows not yet rolled up, in short chunked transactions;
+   deletes 1m/1h buckets older than their retention.
+
+The server runs every write step on the ingest writer thread, between ingest groups, so
+maintenance never starves ingest of SQLite's single write lock (service.py).
 
 Bound, for 100 devices x 20 metrics at 1 Hz (2,000 series, 2,000 samples/s), forever:
 
@@ -35,15 +39,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, delete, func, insert, literal, select, update
+from sqlalchemy import BigInteger, Table, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from controller.store.telemetry import Rollup1h, Rollup1m, RollupCursor, Sample, StoredMark
+from controller.telemetry.bulk import insert_rows
 from controller.telemetry.settings import TelemetrySettings
-from controller.telemetry.txn import insert_for, larger, smaller, write_transaction
+from controller.telemetry.txn import larger, smaller, write_transaction
 
 MINUTE_MS, HOUR_MS = 60_000, 3_600_000
 _CURSOR = "samples"
+_ROLLUP_COLUMNS = ("series_id", "bucket", "count", "sum", "min", "max")
+# Raw rows aggregated per rollup batch: about a minute of a 1,000-device fleet, so each
+# series-minute is merged about once, not once per chunk.
+ROLLUP_BATCH_ROWS = 1_500_000
+DELETE_CHUNK_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -54,11 +64,27 @@ class Report:
     deleted_1h: int
 
 
-def run(engine: Engine, settings: TelemetrySettings, now: float, chunk: int = 50_000) -> Report:
+@dataclass(frozen=True)
+class RollupBatch:
+    """Aggregates of raw rows lo < id <= hi, ready to merge."""
+
+    lo: int
+    hi: int
+    rows: int
+    minutes: list[tuple[Any, ...]]
+    hours: list[tuple[Any, ...]]
+
+
+def run(engine: Engine, settings: TelemetrySettings, now: float) -> Report:
     """One maintenance pass at time `now` (epoch seconds; injectable for tests)."""
     mark(engine, now)
-    rolled = rollup(engine, now - settings.rollup_settle_s, chunk)
-    raw, m1, h1 = expire(engine, settings, now, chunk)
+    rolled = 0
+    while (batch := plan_rollup(engine, now - settings.rollup_settle_s)) is not None:
+        rolled += apply_rollup(engine, batch)
+    raw = 0
+    while (deleted := expire_raw(engine, settings, now)) is not None:
+        raw += deleted
+    m1, h1 = expire_rollups(engine, settings, now)
     return Report(rolled, raw, m1, h1)
 
 
@@ -78,91 +104,91 @@ def _marked_id(conn: Connection, at_or_before: float) -> int:
 
 
 def _cursor(conn: Connection) -> int:
-    value = conn.execute(
+    return conn.execute(
         select(RollupCursor.rolled_up_to).where(RollupCursor.name == _CURSOR)
-    ).scalar()
-    if value is None:
-        conn.execute(insert(RollupCursor).values(name=_CURSOR, rolled_up_to=0))
-        return 0
-    return value
+    ).scalar() or 0
 
 
-def rollup(engine: Engine, settled_at: float, chunk: int) -> int:
-    """Roll up every raw row marked at or before `settled_at`; returns how many."""
-    total = 0
-    while True:
-        with write_transaction(engine) as conn:
-            lo = _cursor(conn)
-            hi = min(_marked_id(conn, settled_at), lo + chunk)
-            if hi <= lo:
-                return total
-            minutes = conn.execute(
-                select(
-                    Sample.series_id,
-                    (Sample.ts_ms // literal(MINUTE_MS, BigInteger)).label("bucket"),
-                    func.count().label("count"),
-                    func.sum(Sample.value).label("sum"),
-                    func.min(Sample.value).label("min"),
-                    func.max(Sample.value).label("max"),
-                )
-                .where(Sample.id > lo, Sample.id <= hi)
-                .group_by(Sample.series_id, "bucket")
-            ).mappings().all()
-            _merge(conn, Rollup1m, [dict(r) for r in minutes])
-            _merge(conn, Rollup1h, _coarser(minutes, HOUR_MS // MINUTE_MS))
-            conn.execute(
-                update(RollupCursor).where(RollupCursor.name == _CURSOR).values(rolled_up_to=hi)
-            )
-            total += sum(r["count"] for r in minutes)
+def plan_rollup(engine: Engine, settled_at: float,
+                max_rows: int = ROLLUP_BATCH_ROWS) -> RollupBatch | None:
+    """Aggregate the next settled raw rows (read only); None when there are none."""
+    with engine.connect() as conn:
+        lo = _cursor(conn)
+        hi = min(_marked_id(conn, settled_at), lo + max_rows)
+        if hi <= lo:
+            return None
+        bucket = (Sample.ts_ms // literal(MINUTE_MS, BigInteger)).label("bucket")
+        minutes = [tuple(r) for r in conn.execute(
+            select(Sample.series_id, bucket, func.count(), func.sum(Sample.value),
+                   func.min(Sample.value), func.max(Sample.value))
+            .where(Sample.id > lo, Sample.id <= hi).group_by(Sample.series_id, bucket)
+        )]
+    hours = _coarser(minutes, HOUR_MS // MINUTE_MS)
+    return RollupBatch(lo, hi, sum(m[2] for m in minutes), minutes, hours)
 
 
-def _coarser(rows: Any, factor: int) -> list[dict[str, Any]]:
-    """Fold buckets `factor` at a time (minutes -> hours) without going back to raw rows."""
-    out: dict[tuple[int, int], dict[str, Any]] = {}
-    for r in rows:
-        key = (r["series_id"], r["bucket"] // factor)
+def apply_rollup(engine: Engine, batch: RollupBatch) -> int:
+    """Merge a planned batch and move the cursor, atomically; 0 if another process won."""
+    with write_transaction(engine) as conn:
+        current = conn.execute(
+            select(RollupCursor.rolled_up_to).where(RollupCursor.name == _CURSOR)
+        ).scalar()
+        if (current or 0) != batch.lo:
+            return 0
+        insert_rows(conn, Rollup1m.__table__, _ROLLUP_COLUMNS, batch.minutes, _merge)
+        insert_rows(conn, Rollup1h.__table__, _ROLLUP_COLUMNS, batch.hours, _merge)
+        if current is None:
+            conn.execute(insert(RollupCursor).values(name=_CURSOR, rolled_up_to=batch.hi))
+        else:
+            conn.execute(update(RollupCursor).where(RollupCursor.name == _CURSOR)
+                         .values(rolled_up_to=batch.hi))
+    return batch.rows
+
+
+def _coarser(rows: list[tuple[Any, ...]], factor: int) -> list[tuple[Any, ...]]:
+    """Fold (series, bucket, count, sum, min, max) buckets `factor` at a time."""
+    out: dict[tuple[int, int], list[Any]] = {}
+    for sid, bucket, count, total, low, high in rows:
+        key = (sid, bucket // factor)
         acc = out.get(key)
         if acc is None:
-            out[key] = {"series_id": key[0], "bucket": key[1], "count": r["count"],
-                        "sum": r["sum"], "min": r["min"], "max": r["max"]}
+            out[key] = [sid, key[1], count, total, low, high]
         else:
-            acc["count"] += r["count"]
-            acc["sum"] += r["sum"]
-            acc["min"] = min(acc["min"], r["min"])
-            acc["max"] = max(acc["max"], r["max"])
-    return list(out.values())
+            acc[2] += count
+            acc[3] += total
+            acc[4] = min(acc[4], low)
+            acc[5] = max(acc[5], high)
+    return [tuple(v) for v in out.values()]
 
 
-def _merge(conn: Connection, table: type[Rollup1m] | type[Rollup1h], rows: list[dict]) -> None:
-    if not rows:
-        return
-    t = table.__table__
-    stmt = insert_for(t, conn)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[t.c.series_id, t.c.bucket],
+def _merge(stmt: Any, table: Table, dialect: str) -> Any:
+    """ON CONFLICT: add counts and sums, keep the extremes (exact for late data)."""
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.series_id, table.c.bucket],
         set_={
-            "count": t.c.count + stmt.excluded.count,
-            "sum": t.c.sum + stmt.excluded.sum,
-            "min": smaller(conn, t.c.min, stmt.excluded.min),
-            "max": larger(conn, t.c.max, stmt.excluded.max),
+            "count": table.c.count + stmt.excluded.count,
+            "sum": table.c.sum + stmt.excluded.sum,
+            "min": smaller(dialect, table.c.min, stmt.excluded.min),
+            "max": larger(dialect, table.c.max, stmt.excluded.max),
         },
     )
-    conn.execute(stmt, rows)
 
 
-def expire(engine: Engine, settings: TelemetrySettings, now: float,
-           chunk: int) -> tuple[int, int, int]:
-    """Delete what is past retention; returns (raw, 1m, 1h) rows deleted."""
-    raw = 0
-    while True:
-        with write_transaction(engine) as conn:
-            horizon = min(_marked_id(conn, now - settings.raw_retention_s), _cursor(conn))
-            lowest = conn.execute(select(func.min(Sample.id))).scalar()
-            if lowest is None or lowest > horizon:
-                break
-            raw += conn.execute(
-                delete(Sample).where(Sample.id <= min(horizon, lowest + chunk - 1))
-            ).rowcount
+def expire_raw(engine: Engine, settings: TelemetrySettings, now: float,
+               chunk: int = DELETE_CHUNK_ROWS) -> int | None:
+    """Delete one chunk of expired raw rows; None when none is left."""
+    with write_transaction(engine) as conn:
+        horizon = min(_marked_id(conn, now - settings.raw_retention_s), _cursor(conn))
+        lowest = conn.execute(select(func.min(Sample.id))).scalar()
+        if lowest is None or lowest > horizon:
+            return None
+        return conn.execute(
+            delete(Sample).where(Sample.id <= min(horizon, lowest + chunk - 1))
+        ).rowcount
+
+
+def expire_rollups(engine: Engine, settings: TelemetrySettings, now: float) -> tuple[int, int]:
+    """Delete 1m/1h buckets past retention, and marks no longer needed; (1m, 1h) deleted."""
     with write_transaction(engine) as conn:
         m1 = conn.execute(delete(Rollup1m).where(
             Rollup1m.bucket < int((now - settings.rollup_1m_retention_s) * 1000) // MINUTE_MS
@@ -176,4 +202,4 @@ def expire(engine: Engine, settings: TelemetrySettings, now: float,
         ).scalar()
         if oldest_needed is not None:
             conn.execute(delete(StoredMark).where(StoredMark.at < oldest_needed))
-    return raw, m1, h1
+    return m1, h1

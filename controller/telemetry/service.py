@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from controller.telemetry.settings import TelemetrySettings
 from controller.telemetry.writer import GroupWriter, Push, PushResult
 
 log = logging.getLogger("edgefleet.telemetry")
+_SWITCH_INTERVAL_S = 0.001
 
 
 class TelemetryService:
@@ -36,6 +38,10 @@ class TelemetryService:
         self._maintainer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        # The writer thread makes many short driver calls, each releasing the GIL; at the
+        # default 5 ms switch interval every re-take can wait behind the event loop thread
+        # (measured: 100-sample groups took 5-8 ms instead of <1 ms, p99 went to seconds).
+        sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL_S))
         self._committer.start()
         self._maintainer = asyncio.get_running_loop().create_task(self._maintain_forever())
 
@@ -67,12 +73,26 @@ class TelemetryService:
         while True:
             await asyncio.sleep(self.settings.maintenance_interval_s)
             try:
-                report = await asyncio.to_thread(self.maintain)
+                report = await self._maintain_once(self.clock())
             except Exception:  # noqa: BLE001 - a failed pass must not stop the next one
                 log.exception("telemetry maintenance failed")
                 continue
             if report.deleted_raw or report.deleted_1m or report.deleted_1h:
                 log.info("telemetry maintenance: %s", report)
+
+    async def _maintain_once(self, now: float) -> maintenance.Report:
+        """maintenance.run, step by step: reads on a worker thread, every write transaction
+        on the writer thread between ingest groups (short: ingest waits for one at most)."""
+        engine, settings, writer = self.store.engine, self.settings, self._committer.run_in_writer
+        await writer(maintenance.mark, engine, now)
+        rolled = raw = 0
+        settled = now - settings.rollup_settle_s
+        while (batch := await asyncio.to_thread(maintenance.plan_rollup, engine, settled)):
+            rolled += await writer(maintenance.apply_rollup, engine, batch)
+        while (deleted := await writer(maintenance.expire_raw, engine, settings, now)) is not None:
+            raw += deleted
+        m1, h1 = await writer(maintenance.expire_rollups, engine, settings, now)
+        return maintenance.Report(rolled, raw, m1, h1)
 
     def devices(self) -> list[dict[str, Any]]:
         with self.store.session() as s:

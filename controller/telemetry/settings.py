@@ -35,7 +35,7 @@ class TelemetrySettings:
     rollup_1m_retention_s: float = 30 * DAY_S
     rollup_1h_retention_s: float = 400 * DAY_S
     offline_after_s: float = 15.0
-    maintenance_interval_s: float = 30.0
+    maintenance_interval_s: float = 60.0
     # A rollup only reads raw rows stored at least this long ago, so a slow concurrent
     # transaction (PostgreSQL, several server processes) cannot commit rows behind it.
     rollup_settle_s: float = 10.0

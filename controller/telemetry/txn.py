@@ -32,15 +32,15 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.commit()
 
 
-def insert_for(table: Table, conn: Connection) -> Any:
+def insert_for(table: Table, dialect: str) -> Any:
     """The dialect's INSERT, which has ON CONFLICT (both SQLite and PostgreSQL do)."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def smaller(conn: Connection, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+def smaller(dialect: str, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
     """Two-argument min: scalar min() on SQLite, LEAST on PostgreSQL."""
-    return func.least(a, b) if conn.dialect.name == "postgresql" else func.min(a, b)
+    return func.least(a, b) if dialect == "postgresql" else func.min(a, b)
 
 
-def larger(conn: Connection, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
+def larger(dialect: str, a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)

@@ -21,14 +21,55 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from controller.store.telemetry import Device, DeviceToken, Sample, Series, Stream
 from controller.telemetry import tokens
+from controller.telemetry.bulk import insert_rows
 from controller.telemetry.errors import Forbidden, TelemetryError, Unauthorized, Unavailable
-from controller.telemetry.schemas import PushBody
+from controller.telemetry.schemas import PushBody, WireSample
 from controller.telemetry.txn import write_transaction
 
 log = logging.getLogger("edgefleet.telemetry")
 _RETRIES = 3
+_SAMPLE_COLUMNS = ("series_id", "ts_ms", "value")
 
-SeriesKey = tuple[int, str, str]  # (device pk, name, canonical labels JSON)
+LabelSet = tuple[tuple[str, str], ...]
+SeriesKey = tuple[int, str, LabelSet]  # (device pk, name, sorted labels)
+
+_DEVICE_COLUMNS = ("hostname", "arch", "os", "agent_version", "boot_time", "address",
+                   "last_seen", "dropped_total")
+
+# Built once: per group only the (cached) compiled forms run, which matters when groups are
+# small. FOR UPDATE locks the rows on PostgreSQL and renders nothing on SQLite (there the
+# transaction already holds the database's write lock).
+_TOKENS = (
+    select(DeviceToken.name, DeviceToken.token_hash, DeviceToken.device_id)
+    .where(DeviceToken.token_hash.in_(bindparam("hashes", expanding=True)))
+    .order_by(DeviceToken.name).with_for_update()
+)
+_DEVICES = (
+    select(Device.pk, Device.id, Device.name)
+    .where(or_(Device.id.in_(bindparam("ids", expanding=True)),
+               Device.name.in_(bindparam("names", expanding=True))))
+    .order_by(Device.pk).with_for_update()
+)
+_STREAMS = (
+    select(Stream.device_pk, Stream.stream, Stream.last_seq)
+    .where(tuple_(Stream.device_pk, Stream.stream).in_(bindparam("pairs", expanding=True)))
+    .order_by(Stream.device_pk, Stream.stream).with_for_update()
+)
+_SERIES_OF = select(Series.id, Series.device_pk, Series.name, Series.labels).where(
+    Series.device_pk.in_(bindparam("pks", expanding=True))
+)
+_NEW_SERIES = insert(Series).returning(Series.id, sort_by_parameter_order=True)
+_NEW_DEVICE = insert(Device).returning(Device.pk)
+_NEW_STREAMS = insert(Stream)
+_STREAM_SEQ = (
+    update(Stream)
+    .where(Stream.device_pk == bindparam("pk"), Stream.stream == bindparam("s"))
+    .values(last_seq=bindparam("seq"))
+)
+_DEVICE_SEEN = (
+    update(Device).where(Device.pk == bindparam("_pk"))
+    .values({c: bindparam(c) for c in _DEVICE_COLUMNS})
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +89,9 @@ class PushResult:
 Outcome = PushResult | TelemetryError
 
 
-def labels_key(labels: dict[str, str]) -> str:
-    return json.dumps(labels, sort_keys=True, separators=(",", ":")) if labels else "{}"
+def labels_json(labels: LabelSet) -> str:
+    """The stored (canonical) form of a label set."""
+    return json.dumps(dict(labels), separators=(",", ":"))
 
 
 @dataclass
@@ -89,31 +131,19 @@ class _Group:
     known_streams: set[tuple[int, str]] = field(default_factory=set)
     touched_streams: set[tuple[int, str]] = field(default_factory=set)
     touched_devices: dict[int, _Device] = field(default_factory=dict)
-    rows: list[dict[str, float | int]] = field(default_factory=list)
+    fresh: list[tuple[SeriesKey, WireSample]] = field(default_factory=list)
 
     def load(self, pushes: Sequence[Push]) -> None:
-        hashes = {p.token_hash for p in pushes}
-        for name, token_hash, device_id in self.conn.execute(
-            select(DeviceToken.name, DeviceToken.token_hash, DeviceToken.device_id)
-            .where(DeviceToken.token_hash.in_(hashes))
-            .order_by(DeviceToken.name).with_for_update()
-        ):
+        hashes = sorted({p.token_hash for p in pushes})
+        for name, token_hash, device_id in self.conn.execute(_TOKENS, {"hashes": hashes}):
             self.tokens[token_hash] = _Token(name, token_hash, device_id)
-        ids = {p.body.device.id for p in pushes}
-        names = {t.name for t in self.tokens.values()}
-        for pk, dev_id, name in self.conn.execute(
-            select(Device.pk, Device.id, Device.name)
-            .where(or_(Device.id.in_(ids), Device.name.in_(names)))
-            .order_by(Device.pk).with_for_update()
-        ):
+        ids = sorted({p.body.device.id for p in pushes})
+        names = sorted({t.name for t in self.tokens.values()})
+        for pk, dev_id, name in self.conn.execute(_DEVICES, {"ids": ids, "names": names}):
             self.devices[dev_id] = _Device(pk, dev_id, name)
         pairs = {(d.pk, p.body.stream) for p in pushes if (d := self.devices.get(p.body.device.id))}
         if pairs:
-            for pk, stream, seq in self.conn.execute(
-                select(Stream.device_pk, Stream.stream, Stream.last_seq)
-                .where(tuple_(Stream.device_pk, Stream.stream).in_(sorted(pairs)))
-                .order_by(Stream.device_pk, Stream.stream).with_for_update()
-            ):
+            for pk, stream, seq in self.conn.execute(_STREAMS, {"pairs": sorted(pairs)}):
                 self.last_seq[(pk, stream)] = seq
                 self.known_streams.add((pk, stream))
 
@@ -128,12 +158,8 @@ class _Group:
         skip = max(0, min(len(body.samples), last - body.batch.first_seq + 1))
         fresh = body.samples[skip:]
         for sample in fresh:
-            self.rows.append({
-                "series_id": self._series_id(device.pk, sample.name, sample.labels,
-                                             sample.unit, sample.source),
-                "ts_ms": round(sample.ts * 1000),
-                "value": sample.value,
-            })
+            series = (device.pk, sample.name, tuple(sorted(sample.labels.items())))
+            self.fresh.append((series, sample))
         if fresh:
             self.last_seq[key] = body.batch.last_seq
             self.touched_streams.add(key)
@@ -153,7 +179,7 @@ class _Group:
         if device is None:
             self._release_name(tok.name)
             pk = self.conn.execute(
-                insert(Device).returning(Device.pk),
+                _NEW_DEVICE,
                 {"id": info.id, "name": tok.name, "first_seen": push.received_at, **fields_},
             ).scalar_one()
             device = self.devices[info.id] = _Device(pk, info.id, tok.name)
@@ -190,54 +216,51 @@ class _Group:
         self.conn.execute(update(Device).where(Device.pk == device.pk).values(name=name))
         device.name = name
 
-    def _series_id(self, pk: int, name: str, labels: dict[str, str], unit: str,
-                   source: str) -> int:
-        key = (pk, name, labels_key(labels))
-        sid = self.cache.get(key) or self.new_series.get(key)
-        if sid is None:
-            for sid_, lbl in self.conn.execute(
-                select(Series.id, Series.labels).where(Series.device_pk == pk,
-                                                       Series.name == name)
-            ):
-                self.new_series[(pk, name, lbl)] = sid_
-            sid = self.new_series.get(key)
-        if sid is None:
-            sid = self.conn.execute(
-                insert(Series).returning(Series.id),
-                {"device_pk": pk, "name": name, "labels": key[2], "unit": unit,
-                 "source": source},
-            ).scalar_one()
-            self.new_series[key] = sid
-        return sid
+    def _series_ids(self) -> dict[SeriesKey, int]:
+        """Ids for every series in the group: cache, then one SELECT, then one INSERT."""
+        ids = {key: sid for key, _ in self.fresh if (sid := self.cache.get(key)) is not None}
+        missing = {key: sample for key, sample in self.fresh if key not in ids}
+        if not missing:
+            return ids
+        pks = sorted({key[0] for key in missing})
+        for sid, pk, name, lbl in self.conn.execute(_SERIES_OF, {"pks": pks}):
+            self.new_series[(pk, name, tuple(sorted(json.loads(lbl).items())))] = sid
+        new = [key for key in missing if key not in self.new_series]
+        if new:
+            inserted = self.conn.execute(
+                _NEW_SERIES,
+                [{"device_pk": k[0], "name": k[1], "labels": labels_json(k[2]),
+                  "unit": missing[k].unit, "source": missing[k].source} for k in new],
+            ).scalars().all()
+            self.new_series.update(zip(new, inserted, strict=True))
+        ids.update((key, self.new_series[key]) for key in missing)
+        return ids
 
     def flush(self) -> None:
-        if self.rows:
-            self.conn.execute(insert(Sample), self.rows)
+        if self.fresh:
+            ids = self._series_ids()
+            insert_rows(self.conn, Sample.__table__, _SAMPLE_COLUMNS, [
+                (ids[key], round(sample.ts * 1000), sample.value) for key, sample in self.fresh
+            ])
         new = [k for k in self.touched_streams if k not in self.known_streams]
         old = [k for k in self.touched_streams if k in self.known_streams]
         if new:
-            self.conn.execute(insert(Stream), [
+            self.conn.execute(_NEW_STREAMS, [
                 {"device_pk": pk, "stream": s, "last_seq": self.last_seq[(pk, s)]}
                 for pk, s in new
             ])
         if old:
             self.conn.execute(
-                update(Stream)
-                .where(Stream.device_pk == bindparam("pk"), Stream.stream == bindparam("s"))
-                .values(last_seq=bindparam("seq")),
+                _STREAM_SEQ,
                 [{"pk": pk, "s": s, "seq": self.last_seq[(pk, s)]} for pk, s in old],
             )
         if self.touched_devices:
             self.conn.execute(
-                update(Device).where(Device.pk == bindparam("_pk"))
-                .values({c: bindparam(c) for c in _DEVICE_COLUMNS}),
+                _DEVICE_SEEN,
                 [{"_pk": d.pk, **{c: getattr(d, c) for c in _DEVICE_COLUMNS}}
                  for d in self.touched_devices.values()],
             )
 
-
-_DEVICE_COLUMNS = ("hostname", "arch", "os", "agent_version", "boot_time", "address",
-                   "last_seen", "dropped_total")
 
 
 class GroupWriter:
