@@ -8,6 +8,7 @@ EDGEFLEET_AGENT_TOKEN in preference to --token, which other users can see in `ps
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--enrol", action="store_true",
                      help="no token: announce, wait for an operator's approval, then keep the "
                           "issued token beside the spool (0600); implies --announce")
+    run.add_argument("--announce-address", action="append", metavar="IPV4",
+                     help="announce (and answer mDNS) only on this address; repeatable "
+                          "(default: every LAN IPv4 address)")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -122,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
                               f"{cfg.metrics_port}: {exc.strerror}") from None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent.stop.set())
+    # Everything loaded so far lives as long as the process: keep the cyclic GC from
+    # re-scanning it on every collection (CPU per cycle on a Pi).
+    gc.freeze()
     try:
         agent.run()
     finally:
@@ -140,7 +147,7 @@ def _announce(args: argparse.Namespace, device: dict[str, Any],
         signal.signal(sig, lambda *_: stop.set())
     try:
         return discovery.start(args.controller, device, args.metrics_port, args.spool.parent,
-                               token, stop)
+                               token, stop, args.announce_address)
     except discovery.EnrolmentError as exc:
         raise ConfigError(str(exc)) from None
 

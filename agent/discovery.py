@@ -18,6 +18,7 @@ and an agent started without `--announce`/`--enrol` never loads it.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -141,6 +142,13 @@ def lan_addresses() -> list[str]:
     return sorted(set(found))
 
 
+def instance_label(hostname: str, device_id: str) -> str:
+    """`raspberrypi-2f1c6a52`: the hostname alone would collide on a LAN of default-named
+    Pis (zeroconf does not resolve probe conflicts), and `<hostname>.local` is avahi's."""
+    suffix = re.sub(r"[^a-z0-9]", "", device_id.lower())[:8]
+    return f"{hostname.split('.')[0][:54]}-{suffix}"
+
+
 class Announcer:
     """Keeps the service registered from a thread of its own: it retries while the network
     is down and re-registers when the device's addresses change (DHCP, roaming)."""
@@ -176,14 +184,13 @@ class Announcer:
     def _register(self, addresses: list[str]) -> None:
         from zeroconf import Error, IPVersion, ServiceInfo, Zeroconf
 
-        short = self.txt["hostname"].split(".")[0]
-        info = ServiceInfo(SERVICE_TYPE, f"{short}.{SERVICE_TYPE}", port=self.port,
-                           properties=self.txt, server=f"{short}.local.",
+        label = instance_label(self.txt["hostname"], self.txt["id"])
+        info = ServiceInfo(SERVICE_TYPE, f"{label}.{SERVICE_TYPE}", port=self.port,
+                           properties=self.txt, server=f"{label}.local.",
                            parsed_addresses=addresses)
         zc = None
         try:
             zc = Zeroconf(interfaces=addresses, ip_version=IPVersion.V4Only)
-            # Two devices with one hostname: the later one becomes "name (2)"; ids differ.
             zc.register_service(info, allow_name_change=True)
         except (Error, OSError) as exc:
             if zc is not None:
@@ -291,6 +298,8 @@ def start(controller_url: str, device: Mapping[str, Any], metrics_port: int, sta
     for approval. Returns (token or None when stopped first, the running announcer)."""
     try:
         txt = txt_record(device, metrics_port, load_secret(state_dir))
+        for a in addresses or ():
+            ipaddress.IPv4Address(a)
     except (ValueError, OSError) as exc:
         raise EnrolmentError(f"cannot announce this device: {exc}") from None
     announcer = Announcer(txt, metrics_port, addresses).start()
