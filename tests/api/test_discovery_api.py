@@ -11,10 +11,8 @@ import dataclasses
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +25,13 @@ from controller.api.app import create_app
 from controller.config import PROJECT_DIR, Settings
 from controller.telemetry import tokens
 from tests.conftest import wait_for
-from tests.unit.discovery.conftest import SECRET, announcement
+from tests.unit.discovery.conftest import (
+    SECRET,
+    announcement,
+    controller_up,
+    free_port,
+    stop_processes,
+)
 from tests.unit.telemetry.payloads import body as push_body
 
 ADMIN = {"Authorization": "Bearer admin-token"}
@@ -136,16 +140,10 @@ def test_approve_conflicts_and_alias_override(client: TestClient, inventory_yml:
 
 
 # ---- end to end: a controller process, an agent process, mDNS on loopback --------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_an_agent_enrols_over_mdns_and_streams_once_approved(
     tmp_path: Path, inventory_yml: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEFLEET_")}
     env.update(EDGEFLEET_HOME=str(tmp_path / "home"), EDGEFLEET_API_TOKEN="admin-token",
@@ -160,7 +158,7 @@ def test_an_agent_enrols_over_mdns_and_streams_once_approved(
     agent = None
     try:
         with httpx.Client(base_url=url, headers=ADMIN, timeout=5) as api:
-            wait_for(lambda: _up(api), timeout=30)
+            wait_for(lambda: controller_up(api), timeout=30)
             agent = subprocess.Popen(
                 [sys.executable, "-m", "agent", "run", "--controller", url, "--enrol",
                  "--announce-address", "127.0.0.1", "--spool", str(state / "spool.db"),
@@ -186,7 +184,7 @@ def test_an_agent_enrols_over_mdns_and_streams_once_approved(
         hosts = yaml.safe_load(inventory_yml.read_text())["all"]["children"]
         assert hosts[res.json()["group"]]["hosts"][alias]["ansible_host"] == "127.0.0.1"
     finally:
-        _stop(agent, server)
+        stop_processes(agent, server)
     assert agent.returncode == 0, logs["agent"].read_text()[-3000:]
     assert server.returncode in (0, -signal.SIGTERM), logs["server"].read_text()[-3000:]
     # The controller kept only the token's hash: the token is nowhere in its database files.
@@ -194,27 +192,6 @@ def test_an_agent_enrols_over_mdns_and_streams_once_approved(
     db_files = list((tmp_path / "home").glob("controller.db*"))
     assert db_files and not any(token in f.read_bytes() for f in db_files)
     assert any(tokens.hash_token(token.decode()).encode() in f.read_bytes() for f in db_files)
-
-
-def _stop(*procs: subprocess.Popen | None) -> None:
-    """SIGTERM (a clean shutdown is part of the test), SIGKILL only past 20 s."""
-    running = [p for p in procs if p is not None]
-    for proc in running:
-        proc.send_signal(signal.SIGTERM)
-    for proc in running:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _up(api: httpx.Client) -> bool:
-    try:
-        return api.get("/healthz").status_code == 200
-    except httpx.TransportError:
-        time.sleep(0.2)
-        return False
 
 
 def _pending(api: httpx.Client) -> list[dict]:

@@ -1,12 +1,18 @@
-"""Discovery fixtures: a real store, a copy of the example YAML inventory, a registry."""
+"""Discovery fixtures (a real store, a copy of the example YAML inventory, a registry) and
+helpers for the tests that run a controller and an agent as processes."""
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agent.discovery import claim_hash
@@ -26,6 +32,33 @@ def announcement(device_id: str = "2f1c6a52-7c59-5f0e-9d8e-6b1b7f1e0a01",
     return Announcement(device_id=device_id, instance=f"{hostname}._edgefleet._tcp.local.",
                         hostname=hostname, arch=arch, agent_version="0.1.0", metrics_port=9101,
                         addresses=addresses, claim_hash=claim_hash(secret))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def controller_up(api: httpx.Client) -> bool:
+    try:
+        return api.get("/healthz").status_code == 200
+    except httpx.TransportError:
+        time.sleep(0.2)
+        return False
+
+
+def stop_processes(*procs: subprocess.Popen | None) -> None:
+    """SIGTERM (a clean shutdown is part of the tests), SIGKILL only past 20 s."""
+    running = [p for p in procs if p is not None]
+    for proc in running:
+        proc.send_signal(signal.SIGTERM)
+    for proc in running:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture
