@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from controller.cli import runtime
 from controller.config import Settings
@@ -65,7 +65,8 @@ def list_(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("device id", "hostname", "arch", "address", "status", "alias", "last seen")
+    table = Table("hostname", "arch", "address", "status", "alias", "last seen")
+    table.columns.insert(0, Column("device id", no_wrap=True))  # copied into `approve`
     for r in rows:
         table.add_row(r["device_id"], r["hostname"], r["arch"], r["address"], r["status"],
                       r["alias"] or "-", _age(r["last_seen"]))
