@@ -7,6 +7,7 @@ says 0 on every cycle it fails. Pushing never blocks sampling: the spool sits be
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -96,14 +97,14 @@ class Agent:
         pending = self.spool.peek(MAX_SAMPLES_PER_BATCH)
         if pending is None:
             return None
-        body = {
+        head = json.dumps({
             "protocol": PROTOCOL_VERSION,
             "device": self.device,
             "stream": self.spool.stream,
             "batch": {"first_seq": pending.first_seq, "last_seq": pending.last_seq},
             "dropped": {"total": self.spool.dropped},
-            "samples": pending.samples,
-        }
+        }, separators=(",", ":"))
+        body = f'{head[:-1]},"samples":{pending.samples_json}}}'.encode()
         result = self.transport.push(body)
         self.metrics.pushes.labels(result.outcome.value).inc()
         if result.outcome is Outcome.STORED:
@@ -113,7 +114,7 @@ class Agent:
         elif result.outcome is Outcome.REJECTED:
             self.spool.discard(pending)
             log.error("controller rejected %d samples (HTTP %s): %s; dropped them",
-                      len(pending.samples), result.status, result.detail)
+                      pending.count, result.status, result.detail)
         elif result.detail != self.last_push_error:
             log.warning("push failed (%s), samples stay spooled: %s",
                         result.outcome.value, result.detail)
@@ -172,6 +173,7 @@ class Agent:
         finally:
             self.stop.set()
             pusher.join(timeout=self.transport.timeout_s + 1)
+            self.transport.close()
             for c in self.collectors:
                 try:
                     c.close()

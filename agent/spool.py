@@ -34,12 +34,24 @@ CREATE TABLE IF NOT EXISTS batches (
 
 @dataclass(frozen=True)
 class Pending:
-    """Oldest spooled samples, contiguous in seq, ready to push as one body."""
+    """Oldest spooled samples, contiguous in seq, ready to push as one body.
+
+    `samples_json` is the JSON array text as stored: a push splices it into the body
+    instead of decoding and re-encoding every sample (most of a push's CPU on a Pi).
+    """
 
     ids: tuple[int, int]  # first and last batch row id covered
     first_seq: int
     last_seq: int
-    samples: list[dict[str, Any]]
+    samples_json: str
+
+    @property
+    def count(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+    @property
+    def samples(self) -> list[dict[str, Any]]:
+        return json.loads(self.samples_json)
 
 
 class Spool:
@@ -57,9 +69,12 @@ class Spool:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self.stream = self._meta("stream") or self._init_stream()
-        self._count = self._db.execute(
-            "SELECT COALESCE(SUM(last_seq - first_seq + 1), 0) FROM batches"
-        ).fetchone()[0]
+        self._count, newest = self._db.execute(
+            "SELECT COALESCE(SUM(last_seq - first_seq + 1), 0), MAX(last_seq) FROM batches"
+        ).fetchone()
+        # The numbering lives in the rows themselves; `meta.next_seq` only remembers it
+        # across the moments the table is empty (saved whenever rows are deleted).
+        self._next_seq = max(int(self._meta("next_seq") or 1), (newest or 0) + 1)
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -88,7 +103,7 @@ class Spool:
     def last_seq(self) -> int:
         """The newest sample number handed out in this stream (0 before the first)."""
         with self._lock:
-            return int(self._meta("next_seq") or 1) - 1
+            return self._next_seq - 1
 
     @property
     def pending_samples(self) -> int:
@@ -96,27 +111,28 @@ class Spool:
             return self._count
 
     def append(self, samples: Sequence[Sample]) -> int:
-        """Number and store one cycle's samples atomically; return how many were dropped
-        from the oldest end to stay within the bound."""
+        """Number and store one cycle's samples (one INSERT, its own transaction); return
+        how many were dropped from the oldest end to stay within the bound."""
         if not samples:
             return 0
         with self._lock:
-            first = int(self._meta("next_seq") or 1)
+            first = self._next_seq
             wire = [s.wire(first + i) for i, s in enumerate(samples)]
             last = first + len(wire) - 1
+            self._db.execute(
+                "INSERT INTO batches (first_seq, last_seq, samples) VALUES (?, ?, ?)",
+                (first, last, json.dumps(wire, separators=(",", ":"))),
+            )
+            self._next_seq = last + 1
+            self._count += len(wire)
+            if self._count <= self.max_samples:
+                return 0
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(
-                    "INSERT INTO batches (first_seq, last_seq, samples) VALUES (?, ?, ?)",
-                    (first, last, json.dumps(wire, separators=(",", ":"))),
-                )
-                self._set("next_seq", last + 1)
-                self._count += len(wire)
                 dropped = self._trim()
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
-                self._count -= len(wire)
                 raise
             return dropped
 
@@ -134,6 +150,7 @@ class Spool:
             dropped += row[1]
         if dropped:
             self._set("dropped", int(self._meta("dropped") or 0) + dropped)
+            self._set("next_seq", self._next_seq)
         return dropped
 
     def peek(self, max_samples: int = MAX_SAMPLES_PER_BATCH) -> Pending | None:
@@ -144,15 +161,18 @@ class Spool:
             ).fetchall()
         if not rows:
             return None
-        samples: list[dict[str, Any]] = []
+        parts: list[str] = []
+        count = 0
         last_row = rows[0]
         for row in rows:
             size = row[2] - row[1] + 1
-            if samples and (len(samples) + size > max_samples or row[1] != last_row[2] + 1):
+            if parts and (count + size > max_samples or row[1] != last_row[2] + 1):
                 break
-            samples.extend(json.loads(row[3]))
+            parts.append(row[3][1:-1])  # the stored array without its brackets
+            count += size
             last_row = row
-        return Pending((rows[0][0], last_row[0]), rows[0][1], last_row[2], samples)
+        return Pending((rows[0][0], last_row[0]), rows[0][1], last_row[2],
+                       "[" + ",".join(parts) + "]")
 
     def ack(self, pending: Pending) -> None:
         """The controller stored (or already had) these: forget them."""
@@ -162,7 +182,10 @@ class Spool:
                 "WHERE id BETWEEN ? AND ?",
                 pending.ids,
             ).fetchone()[0]
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("DELETE FROM batches WHERE id BETWEEN ? AND ?", pending.ids)
+            self._set("next_seq", self._next_seq)
+            self._db.execute("COMMIT")
             self._count -= removed
 
     def discard(self, pending: Pending) -> None:
@@ -170,8 +193,9 @@ class Spool:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("DELETE FROM batches WHERE id BETWEEN ? AND ?", pending.ids)
-            self._count -= len(pending.samples)
-            self._set("dropped", int(self._meta("dropped") or 0) + len(pending.samples))
+            self._count -= pending.count
+            self._set("dropped", int(self._meta("dropped") or 0) + pending.count)
+            self._set("next_seq", self._next_seq)
             self._db.execute("COMMIT")
 
     def close(self) -> None:

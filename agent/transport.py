@@ -1,18 +1,18 @@
 """Push one body to `POST /api/telemetry` and classify the answer; nothing else.
 
-Why urllib and not httpx: on a Raspberry Pi the agent's resident memory matters more than
-HTTP/2 or connection pools for one small POST every few seconds, and urllib costs nothing
-to import. The token travels only in the Authorization header and is never logged.
+Why http.client and not httpx: on a Raspberry Pi the agent's resident memory matters more
+than HTTP/2 or pools for one small POST every few seconds, and http.client is already loaded
+(prometheus_client needs it). One keep-alive connection is reused between pushes and
+reopened after any error. The token travels only in the Authorization header, never logged.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from urllib.parse import urlsplit
 
 
 class Outcome(Enum):
@@ -33,35 +33,50 @@ class PushResult:
 
 class Transport:
     def __init__(self, controller_url: str, token: str, timeout_s: float = 5.0) -> None:
-        if not controller_url.startswith(("http://", "https://")):
-            raise ValueError(f"controller URL must be http:// or https://: {controller_url}")
+        url = urlsplit(controller_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"controller URL must be http(s)://HOST[:PORT]: {controller_url}")
         if not token or any(c.isspace() for c in token):
             raise ValueError("the device token is empty or contains whitespace")
-        self.url = controller_url.rstrip("/") + "/api/telemetry"
+        self._scheme, self._host, self._port = url.scheme, url.hostname, url.port
+        self.path = url.path.rstrip("/") + "/api/telemetry"
         self._token = token
         self.timeout_s = timeout_s
+        self._conn: http.client.HTTPConnection | None = None
 
-    def push(self, body: dict[str, Any]) -> PushResult:
-        data = json.dumps(body, separators=(",", ":")).encode()
-        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            self.url,
-            data=data,
-            method="POST",
-            headers={"Content-Type": "application/json",
-                     "Authorization": f"Bearer {self._token}"},
-        )
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            cls = (http.client.HTTPSConnection if self._scheme == "https"
+                   else http.client.HTTPConnection)
+            self._conn = cls(self._host, self._port, timeout=self.timeout_s)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def push(self, data: bytes) -> PushResult:
+        """POST one JSON body (already encoded: the spool keeps samples as JSON text)."""
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"}
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
-                answer = json.loads(response.read() or b"{}")
-                return PushResult(Outcome.STORED, response.status, "ok",
-                                  int(answer.get("accepted", 0)), int(answer.get("duplicates", 0)))
-        except urllib.error.HTTPError as exc:
-            return self._classify(exc.code, _detail(exc))
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return PushResult(Outcome.RETRY, None, f"controller unreachable: {reason}")
-        except ValueError as exc:
-            return PushResult(Outcome.RETRY, None, f"unreadable answer: {exc}")
+            conn = self._connection()
+            conn.request("POST", self.path, body=data, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            return PushResult(Outcome.RETRY, None, f"controller unreachable: {exc}")
+        if response.will_close:
+            self.close()
+        if response.status != 200:
+            return self._classify(response.status, _detail(raw, response.reason))
+        try:
+            answer = json.loads(raw or b"{}")
+            return PushResult(Outcome.STORED, 200, "ok", int(answer.get("accepted", 0)),
+                              int(answer.get("duplicates", 0)))
+        except (ValueError, AttributeError) as exc:
+            return PushResult(Outcome.RETRY, 200, f"unreadable answer: {exc}")
 
     @staticmethod
     def _classify(status: int, detail: str) -> PushResult:
@@ -72,9 +87,9 @@ class Transport:
         return PushResult(Outcome.RETRY, status, detail)
 
 
-def _detail(exc: urllib.error.HTTPError) -> str:
+def _detail(raw: bytes, reason: str) -> str:
     """The controller's one-line `detail`, or the HTTP reason."""
     try:
-        return str(json.loads(exc.read()).get("detail") or exc.reason)[:300]
-    except (ValueError, OSError, AttributeError):
-        return str(exc.reason)[:300]
+        return str(json.loads(raw).get("detail") or reason)[:300]
+    except (ValueError, AttributeError):
+        return str(reason)[:300]

@@ -3,8 +3,9 @@
 No ICMP (needs privileges) and no HTTP request (that would measure the controller's handler,
 not the network). The controller being unreachable is data, not a collector failure: a probe
 sends `controller_up` 1 or 0, and `controller_rtt_seconds` only when the connect worked.
-After a failure the next probes back off (2, 4, ... 60 s; cycles in between send nothing),
-so a controller that drops SYNs does not stall every 1 Hz cycle for the connect timeout.
+Probes run every PROBE_INTERVAL_S; after a failure the next ones back off (2, 4, ... 60 s;
+cycles in between send nothing), so a controller that drops SYNs does not stall every 1 Hz
+cycle for the connect timeout.
 The address is resolved once and again only after a failure, keeping DNS off the hot path.
 """
 
@@ -16,6 +17,9 @@ from agent.collectors.base import CollectorContext, clip
 from agent.protocol import Sample
 
 MAX_BACKOFF_S = 60.0
+# One probe every few seconds is plenty for a network-health series, and keeps a fleet of
+# agents from opening a connection per device per second on the controller.
+PROBE_INTERVAL_S = 5.0
 
 
 class LatencyCollector:
@@ -64,6 +68,7 @@ class LatencyCollector:
             self._next_probe = self._clock() + self._backoff_s
         else:
             self._backoff_s = 0.0
+            self._next_probe = self._clock() + PROBE_INTERVAL_S
         labels = {"target": clip(f"{self._host}:{self._port}")}
         up = Sample("controller_up", 0.0 if rtt is None else 1.0, "flags", now, "tcp_connect",
                     labels)

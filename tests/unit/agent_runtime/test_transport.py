@@ -51,7 +51,7 @@ def peer() -> Iterator[tuple[Peer, str]]:
 
 def test_stored_carries_counts_and_bearer_token(peer: tuple[Peer, str]) -> None:
     state, url = peer
-    result = Transport(url, "tok-123").push({"samples": [1, 2]})
+    result = Transport(url, "tok-123").push(b'{"samples":[1,2]}')
     assert (result.outcome, result.status, result.accepted, result.duplicates) == (
         Outcome.STORED, 200, 3, 1)
     headers, body = state.seen[0]
@@ -68,7 +68,7 @@ def test_error_statuses_are_classified(peer: tuple[Peer, str], status: int,
                                        outcome: Outcome) -> None:
     state, url = peer
     state.status = status
-    result = Transport(url, "t").push({})
+    result = Transport(url, "t").push(b"{}")
     assert (result.outcome, result.status) == (outcome, status)
     assert result.detail == f"status {status} for you"
 
@@ -77,7 +77,7 @@ def test_unreachable_controller_is_retry() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once the block ends: nothing listens
-    result = Transport(f"http://127.0.0.1:{port}", "t", timeout_s=2).push({})
+    result = Transport(f"http://127.0.0.1:{port}", "t", timeout_s=2).push(b"{}")
     assert result.outcome is Outcome.RETRY and result.status is None
     assert "unreachable" in result.detail
 
