@@ -296,10 +296,13 @@ def start(controller_url: str, device: Mapping[str, Any], metrics_port: int, sta
           addresses: Sequence[str] | None = None) -> tuple[str | None, Announcer]:
     """Announce this device; with no token (given or stored by an earlier enrolment), wait
     for approval. Returns (token or None when stopped first, the running announcer)."""
+    for a in addresses or ():
+        try:
+            ipaddress.IPv4Address(a)
+        except ValueError:
+            raise EnrolmentError(f"announce address {a!r} is not an IPv4 address") from None
     try:
         txt = txt_record(device, metrics_port, load_secret(state_dir))
-        for a in addresses or ():
-            ipaddress.IPv4Address(a)
     except (ValueError, OSError) as exc:
         raise EnrolmentError(f"cannot announce this device: {exc}") from None
     announcer = Announcer(txt, metrics_port, addresses).start()
