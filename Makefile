@@ -1,5 +1,5 @@
 # Two entry points from a fresh clone: `make demo` and `make test` (both bootstrap first).
-.PHONY: setup demo test lint unit lab-down bench
+.PHONY: setup demo demo-stop test lint unit lab-down bench
 
 setup:
 	@scripts/bootstrap.sh
@@ -18,6 +18,11 @@ test: setup lint
 
 bench: setup
 	.venv/bin/python benchmarks/fanout.py
+	.venv/bin/python benchmarks/agent_footprint.py
+	.venv/bin/python benchmarks/ingest.py
+
+demo-stop: setup
+	@scripts/demo-stop.sh
 
 lab-down: setup
 	.venv/bin/edgefleet lab down

@@ -42,7 +42,35 @@ status=0
 for playbook in $playbooks; do
     $EF run "$playbook" --inventory "$inventory" || status=1
 done
+
 if [ "$(id -u)" = 0 ]; then
-    echo "The lab stays up for you: inventory $inventory; remove it with \`make lab-down\`."
+    # The controller serves the lab on its bridge address so the agents can push to it.
+    bridge=$($EF lab status --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["controller_address"])')
+    url="http://$bridge:8080"
+    token_file="$EDGEFLEET_HOME/admin-token"
+    [ -s "$token_file" ] || (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))' > "$token_file")
+    pidfile="$EDGEFLEET_HOME/controller.pid"
+    if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        echo "controller already running (pid $(cat "$pidfile"))"
+    else
+        EDGEFLEET_API_TOKEN=$(cat "$token_file") nohup $EF controller serve --host "$bridge" \
+            --port 8080 --inventory "$inventory" > "$EDGEFLEET_HOME/controller.log" 2>&1 &
+        echo $! > "$pidfile"
+        for _ in $(seq 1 50); do
+            .venv/bin/python -c "import httpx,sys; sys.exit(httpx.get('$url/healthz').status_code != 200)" 2>/dev/null && break
+            sleep 0.2
+        done
+    fi
+    $EF agent install --inventory "$inventory" --controller-url "$url" || status=1
+    echo "agents installed; live figures for 15 s:"
+    $EF devices --watch 3 --count 5
+    cat <<MSG
+
+The demo fleet stays up:
+  controller  $url   (admin token in $token_file, log $EDGEFLEET_HOME/controller.log)
+  inventory   $inventory
+  watch it    EDGEFLEET_HOME=$EDGEFLEET_HOME .venv/bin/edgefleet devices --watch 2
+  stop it     make demo-stop
+MSG
 fi
 exit $status

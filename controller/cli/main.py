@@ -3,6 +3,7 @@
 import typer
 
 from controller.cli import agent as agent_cli
+from controller.cli import devices as devices_cli
 from controller.cli import discovery as discovery_cli
 from controller.cli import lab as lab_cli
 from controller.cli import run as run_cli
@@ -16,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("run")(run_cli.run)
+app.command("devices")(devices_cli.devices)
 app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(token_cli.app, name="token")

@@ -76,7 +76,15 @@ def _monitor(r: dict[str, Any]) -> str:
     )
 
 
-_SUMMARY = {"ping": _ping, "upgrade": _upgrade, "timesync": _timesync, "monitor": _monitor}
+def _install_agent(r: dict[str, Any]) -> str:
+    if r.get("state") == "stopped":
+        return f"agent stopped ({r.get('service_manager', '?')})"
+    return (f"agent {r.get('release', '?')} via {r.get('service_manager', '?')} → "
+            f"{r.get('controller_url', '?')} · device {r.get('device_id') or '?'}")
+
+
+_SUMMARY = {"ping": _ping, "upgrade": _upgrade, "timesync": _timesync, "monitor": _monitor,
+            "install_agent": _install_agent}
 
 
 def summary(playbook: str, host: dict[str, Any]) -> str:
