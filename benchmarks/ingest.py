@@ -180,7 +180,7 @@ def main() -> None:
         if args.py_spy:
             fmt = [] if args.py_spy.suffix == ".svg" else ["--format", "raw"]
             spy = subprocess.Popen([str(VENV_BIN / "py-spy"), "record", "-o", str(args.py_spy),
-                                    *fmt, "-p", str(server.pid), "-r", "50"],
+                                    *fmt, "--gil", "-p", str(server.pid), "-r", "100"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cpu_before = proc.cpu_times()
         results = generate(args, url, names, issued)
