@@ -271,16 +271,21 @@ class GroupWriter:
         self._series: dict[SeriesKey, int] = {}
 
     def write(self, pushes: Sequence[Push]) -> list[Outcome]:
+        """One outcome per push, in order; never raises."""
         for attempt in range(_RETRIES):
             try:
                 return self._write_once(pushes)
-            except (IntegrityError, OperationalError) as exc:
-                # A concurrent writer (another server process) won a race: read again.
-                log.info("telemetry group retry %d after %s", attempt + 1, type(exc).__name__)
+            except IntegrityError:
+                # Another server process inserted the same device/series/stream first.
+                log.info("telemetry group retry %d after a concurrent insert", attempt + 1)
+            except OperationalError as exc:
+                # Locked past busy_timeout, or the database is down: agents keep the batches.
+                log.warning("telemetry store unavailable: %s", exc.orig)
+                return [Unavailable("the store is busy or down; retry later")] * len(pushes)
             except DBAPIError:
                 log.exception("telemetry group of %d pushes failed", len(pushes))
                 break
-        if len(pushes) > 1:
+        if len(pushes) > 1:  # isolate whichever push the database refuses
             return [outcome for p in pushes for outcome in self.write([p])]
         return [Unavailable("the store could not take this batch; retry later")]
 
