@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from controller.api.app import create_app
 from controller.config import Settings
 from controller.store import Host
+from controller.store.telemetry import Rollup1m
 from controller.telemetry import tokens
+from tests.conftest import wait_for
 from tests.unit.telemetry.payloads import DEVICE_ID, body
 
 T0 = 1_790_000_000.0  # the injected "now" of these tests
@@ -170,3 +174,19 @@ def test_read_endpoints_need_the_admin_token(tmp_path: Path, settings: Settings)
         ok = c.get("/api/devices", headers={
             "authorization": "Bearer admin-secret-token-admin-secret-token"})
         assert ok.status_code == 200
+
+
+def test_the_server_rolls_up_on_its_own(settings: Settings) -> None:
+    quick = replace(settings.telemetry, maintenance_interval_s=0.1, rollup_settle_s=0.0)
+    app = create_app(replace(settings, telemetry=quick))
+    with TestClient(app) as c:
+        token = tokens.create(app.state.store, "rpi-01")
+        res = c.post("/api/telemetry", json=body(1, 30),
+                     headers={"authorization": f"Bearer {token}"})
+        assert res.status_code == 200
+
+        def rolled_up() -> int:
+            with app.state.store.session() as s:
+                return s.scalar(select(func.sum(Rollup1m.count))) or 0
+
+        wait_for(lambda: rolled_up() == 30, timeout=10)
