@@ -117,7 +117,7 @@ class Controller:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ, EDGEFLEET_HOME=str(self.home), EDGEFLEET_API_TOKEN=self.token,
-                   EDGEFLEET_TELEMETRY_OFFLINE_AFTER="6")
+                   EDGEFLEET_TELEMETRY_OFFLINE_AFTER="12")
         return env
 
     def start(self) -> None:
