@@ -76,7 +76,8 @@ def bodies(index: int, metrics: int, per_push: int, pushes: int, t0: float) -> l
 
 
 async def agent(url: str, token: str, payloads: list[bytes], interval: float, start: float,
-                latencies: list[float], errors: list[str], tls: ssl.SSLContext) -> int:
+                latencies: list[float], errors: list[str], tls: ssl.SSLContext,
+                timeline: list) -> int:
     """One device: push on schedule; a failed push is retried (as the real agent's spool)."""
     accepted = 0
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
@@ -95,6 +96,7 @@ async def agent(url: str, token: str, payloads: list[bytes], interval: float, st
                     await asyncio.sleep(0.5)
                     continue
                 latencies.append(time.perf_counter() - t)
+                timeline.append((t - start, latencies[-1]))
                 if res.status_code == 200:
                     accepted += res.json()["accepted"]
                     break
@@ -119,13 +121,16 @@ def run_agents(args: argparse.Namespace, url: str, names: list[str], issued: dic
         await asyncio.sleep(max(0.0, start_wall - time.time()))
         start = time.perf_counter()
         tls = ssl.create_default_context()
+        timeline: list = []
         tasks = [
             agent(url, issued[name], payloads[first + j], args.interval,
-                  start + args.interval * (first + j) / args.devices, latencies, errors, tls)
+                  start + args.interval * (first + j) / args.devices, latencies, errors, tls,
+                  timeline)
             for j, name in enumerate(names)
         ]
         accepted = await asyncio.gather(*tasks)
         return {"accepted": sum(accepted), "latencies": latencies, "errors": errors,
+                "timeline": timeline,
                 "elapsed": time.perf_counter() - start, "cpu": time.process_time()}
 
     return asyncio.run(main())
@@ -250,6 +255,12 @@ def report(args: argparse.Namespace, home: Path, results: list[dict[str, Any]],
           f"per sample; generators {sum(r['cpu'] for r in results):.1f} s")
     print(f"samples sent      {sent:,}; accepted {accepted:,}; stored {stored:,}; "
           f"lost {sent - stored:,}")
+    import collections
+    win = collections.defaultdict(list)
+    for r in results:
+        for t, lat in r["timeline"]:
+            win[int(t // 5)].append(lat)
+    print(" ".join(f"{k*5}s:{sorted(v)[int(len(v)*.99)]*1000:.0f}" for k, v in sorted(win.items())))
     if errors:
         print(f"errors            {len(errors)} (first: {errors[0]})")
     if stored != sent:

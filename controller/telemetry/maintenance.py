@@ -13,14 +13,13 @@ Each run (every `maintenance_interval_s` in the server, or `run()` from a test):
    `rollup_settle_s` ago, into both rollup tables at once. Rollups store sum and count (not
    avg) and merge with ON CONFLICT, so a sample replayed late from an agent's spool lands in
    its old buckets exactly, and no row is ever rolled up twice (the cursor moves in the same
-   transaction). The aggregation reads outside the write lock (`plan_rollup`); only the
-   merge holds it (`apply_rollup`: about one row per series and minute, multi-row upserts);
+   transaction). Chunks of ROLLUP_CHUNK_ROWS, each one short transaction of pure SQL;
 3. deletes raw rows stored before now - raw retention (by id, through the marks: the rowid
    range, never a scan), but never rows not yet rolled up, in short chunked transactions;
    deletes 1m/1h buckets older than their retention.
 
-The server runs every write step on the ingest writer thread, between ingest groups, so
-maintenance never starves ingest of SQLite's single write lock (service.py).
+The server runs the steps on its event loop between ingest groups (service.py), so
+maintenance and ingest take turns with SQLite's single write lock instead of racing for it.
 
 Bound, for 100 devices x 20 metrics at 1 Hz (2,000 series, 2,000 samples/s), forever:
 
@@ -43,16 +42,15 @@ from sqlalchemy import BigInteger, Table, delete, func, insert, literal, select,
 from sqlalchemy.engine import Connection, Engine
 
 from controller.store.telemetry import Rollup1h, Rollup1m, RollupCursor, Sample, StoredMark
-from controller.telemetry.bulk import insert_rows
 from controller.telemetry.settings import TelemetrySettings
-from controller.telemetry.txn import larger, smaller, write_transaction
+from controller.telemetry.txn import insert_for, larger, smaller, write_transaction
 
 MINUTE_MS, HOUR_MS = 60_000, 3_600_000
 _CURSOR = "samples"
-_ROLLUP_COLUMNS = ("series_id", "bucket", "count", "sum", "min", "max")
-# Raw rows aggregated per rollup batch: about a minute of a 1,000-device fleet, so each
-# series-minute is merged about once, not once per chunk.
-ROLLUP_BATCH_ROWS = 1_500_000
+_ROLLUP_COLUMNS = ["series_id", "bucket", "count", "sum", "min", "max"]
+# Raw rows per rollup transaction: a few seconds of a 1,000-device fleet, tens of ms of
+# work. Smaller chunks merge each series-minute more often; larger ones hold the lock longer.
+ROLLUP_CHUNK_ROWS = 100_000
 DELETE_CHUNK_ROWS = 20_000
 
 
@@ -64,23 +62,12 @@ class Report:
     deleted_1h: int
 
 
-@dataclass(frozen=True)
-class RollupBatch:
-    """Aggregates of raw rows lo < id <= hi, ready to merge."""
-
-    lo: int
-    hi: int
-    rows: int
-    minutes: list[tuple[Any, ...]]
-    hours: list[tuple[Any, ...]]
-
-
 def run(engine: Engine, settings: TelemetrySettings, now: float) -> Report:
     """One maintenance pass at time `now` (epoch seconds; injectable for tests)."""
     mark(engine, now)
     rolled = 0
-    while (batch := plan_rollup(engine, now - settings.rollup_settle_s)) is not None:
-        rolled += apply_rollup(engine, batch)
+    while (rows := rollup_step(engine, now - settings.rollup_settle_s)) is not None:
+        rolled += rows
     raw = 0
     while (deleted := expire_raw(engine, settings, now)) is not None:
         raw += deleted
@@ -109,56 +96,34 @@ def _cursor(conn: Connection) -> int:
     ).scalar() or 0
 
 
-def plan_rollup(engine: Engine, settled_at: float,
-                max_rows: int = ROLLUP_BATCH_ROWS) -> RollupBatch | None:
-    """Aggregate the next settled raw rows (read only); None when there are none."""
-    with engine.connect() as conn:
+def rollup_step(engine: Engine, settled_at: float,
+                max_rows: int = ROLLUP_CHUNK_ROWS) -> int | None:
+    """Roll up the next chunk of settled raw rows into both tables: how many; None when done.
+
+    Pure SQL (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE): no sample row
+    passes through Python, and each statement is a single database call.
+    """
+    with write_transaction(engine) as conn:
         lo = _cursor(conn)
         hi = min(_marked_id(conn, settled_at), lo + max_rows)
         if hi <= lo:
             return None
-        bucket = (Sample.ts_ms // literal(MINUTE_MS, BigInteger)).label("bucket")
-        minutes = [tuple(r) for r in conn.execute(
-            select(Sample.series_id, bucket, func.count(), func.sum(Sample.value),
-                   func.min(Sample.value), func.max(Sample.value))
-            .where(Sample.id > lo, Sample.id <= hi).group_by(Sample.series_id, bucket)
-        )]
-    hours = _coarser(minutes, HOUR_MS // MINUTE_MS)
-    return RollupBatch(lo, hi, sum(m[2] for m in minutes), minutes, hours)
-
-
-def apply_rollup(engine: Engine, batch: RollupBatch) -> int:
-    """Merge a planned batch and move the cursor, atomically; 0 if another process won."""
-    with write_transaction(engine) as conn:
-        current = conn.execute(
-            select(RollupCursor.rolled_up_to).where(RollupCursor.name == _CURSOR)
-        ).scalar()
-        if (current or 0) != batch.lo:
-            return 0
-        insert_rows(conn, Rollup1m.__table__, _ROLLUP_COLUMNS, batch.minutes, _merge)
-        insert_rows(conn, Rollup1h.__table__, _ROLLUP_COLUMNS, batch.hours, _merge)
-        if current is None:
-            conn.execute(insert(RollupCursor).values(name=_CURSOR, rolled_up_to=batch.hi))
-        else:
-            conn.execute(update(RollupCursor).where(RollupCursor.name == _CURSOR)
-                         .values(rolled_up_to=batch.hi))
-    return batch.rows
-
-
-def _coarser(rows: list[tuple[Any, ...]], factor: int) -> list[tuple[Any, ...]]:
-    """Fold (series, bucket, count, sum, min, max) buckets `factor` at a time."""
-    out: dict[tuple[int, int], list[Any]] = {}
-    for sid, bucket, count, total, low, high in rows:
-        key = (sid, bucket // factor)
-        acc = out.get(key)
-        if acc is None:
-            out[key] = [sid, key[1], count, total, low, high]
-        else:
-            acc[2] += count
-            acc[3] += total
-            acc[4] = min(acc[4], low)
-            acc[5] = max(acc[5], high)
-    return [tuple(v) for v in out.values()]
+        in_chunk = (Sample.id > lo, Sample.id <= hi)
+        rows = conn.execute(select(func.count()).where(*in_chunk)).scalar_one()
+        for table, width in ((Rollup1m.__table__, MINUTE_MS), (Rollup1h.__table__, HOUR_MS)):
+            bucket = Sample.ts_ms // literal(width, BigInteger)
+            aggregate = (
+                select(Sample.series_id, bucket, func.count(), func.sum(Sample.value),
+                       func.min(Sample.value), func.max(Sample.value))
+                .where(*in_chunk).group_by(Sample.series_id, bucket)
+            )
+            stmt = insert_for(table, conn.dialect.name).from_select(_ROLLUP_COLUMNS, aggregate)
+            conn.execute(_merge(stmt, table, conn.dialect.name))
+        cursor = RollupCursor.__table__
+        if conn.execute(update(cursor).where(cursor.c.name == _CURSOR)
+                        .values(rolled_up_to=hi)).rowcount == 0:
+            conn.execute(insert(cursor).values(name=_CURSOR, rolled_up_to=hi))
+    return rows
 
 
 def _merge(stmt: Any, table: Table, dialect: str) -> Any:
