@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import multiprocessing
 import os
@@ -77,7 +78,7 @@ def bodies(index: int, metrics: int, per_push: int, pushes: int, t0: float) -> l
 
 async def agent(url: str, token: str, payloads: list[bytes], interval: float, start: float,
                 latencies: list[float], errors: list[str], tls: ssl.SSLContext,
-                timeline: list) -> int:
+                timeline: list[tuple[float, float]]) -> int:
     """One device: push on schedule; a failed push is retried (as the real agent's spool)."""
     accepted = 0
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
@@ -121,7 +122,7 @@ def run_agents(args: argparse.Namespace, url: str, names: list[str], issued: dic
         await asyncio.sleep(max(0.0, start_wall - time.time()))
         start = time.perf_counter()
         tls = ssl.create_default_context()
-        timeline: list = []
+        timeline: list[tuple[float, float]] = []
         tasks = [
             agent(url, issued[name], payloads[first + j], args.interval,
                   start + args.interval * (first + j) / args.devices, latencies, errors, tls,
@@ -255,12 +256,13 @@ def report(args: argparse.Namespace, home: Path, results: list[dict[str, Any]],
           f"per sample; generators {sum(r['cpu'] for r in results):.1f} s")
     print(f"samples sent      {sent:,}; accepted {accepted:,}; stored {stored:,}; "
           f"lost {sent - stored:,}")
-    import collections
-    win = collections.defaultdict(list)
+    windows: dict[int, list[float]] = collections.defaultdict(list)
     for r in results:
         for t, lat in r["timeline"]:
-            win[int(t // 5)].append(lat)
-    print(" ".join(f"{k*5}s:{sorted(v)[int(len(v)*.99)]*1000:.0f}" for k, v in sorted(win.items())))
+            windows[int(t // 10) * 10].append(lat)
+    print("p99 per 10 s      " + " ".join(
+        f"{k}s:{sorted(v)[int(len(v) * 0.99)] * 1000:.0f}" for k, v in sorted(windows.items())
+    ) + " (ms)")
     if errors:
         print(f"errors            {len(errors)} (first: {errors[0]})")
     if stored != sent:
