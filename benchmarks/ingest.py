@@ -11,7 +11,10 @@ arrived: rows counted in the store must equal the samples sent.
     .venv/bin/python benchmarks/ingest.py --interval 1 --pushes 30   # a push every second
 
 The load generator shares the machine with the server, so the server's own CPU time per
-sample is printed too: that figure does not depend on how busy the generator was.
+sample is printed too: that figure does not depend on how busy the generator was. "errors:
+ReadError" are pushes sent on a keep-alive connection the server closed at that moment
+(uvicorn closes idle ones after 5 s, the agents' push interval); they are retried and
+counted, never lost.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import collections
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import sqlite3
 import ssl
@@ -151,8 +155,11 @@ def main() -> None:
                              "default (samples per push = metrics x interval)")
     parser.add_argument("--pushes", type=int, default=12, help="pushes per device")
     parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--py-spy", type=Path, metavar="SVG",
-                        help="record a py-spy flame graph of the server during the run")
+    parser.add_argument("--py-spy", type=Path, metavar="FILE",
+                        help="profile the server with py-spy (pip install py-spy): a flame "
+                             "graph for .svg, collapsed stacks otherwise")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary EDGEFLEET_HOME (store, server log)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="edgefleet-ingest-"))
@@ -198,10 +205,14 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
-    print(f"server CPU user {cpu_after.user - cpu_before.user:.1f} s, "
-          f"system {cpu_after.system - cpu_before.system:.1f} s")
-    report(args, home, results,
-           (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
+    try:
+        report(args, home, results,
+               (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
+    finally:
+        if args.keep:
+            print(f"store and server log kept in {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def generate(args: argparse.Namespace, url: str, names: list[str],
