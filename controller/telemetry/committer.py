@@ -22,7 +22,7 @@ from controller.telemetry.writer import GroupWriter, Push, PushResult
 
 class GroupCommitter:
     def __init__(self, writer: GroupWriter, max_samples: int = 20_000,
-                 linger_s: float = 0.01) -> None:
+                 linger_s: float = 0.002) -> None:
         self._writer = writer
         self._max_samples = max_samples
         self._linger_s = linger_s
