@@ -59,14 +59,20 @@ class Transport:
     def push(self, data: bytes) -> PushResult:
         """POST one JSON body (already encoded: the spool keeps samples as JSON text)."""
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._token}"}
-        try:
-            conn = self._connection()
-            conn.request("POST", self.path, body=data, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            return PushResult(Outcome.RETRY, None, f"controller unreachable: {exc}")
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            try:
+                conn = self._connection()
+                conn.request("POST", self.path, body=data, headers=headers)
+                response = conn.getresponse()
+                raw = response.read()
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                # A kept-alive connection the server closed while idle: one fresh try (a
+                # double delivery is harmless, the controller dedupes by seq).
+                if not (reused and attempt == 1):
+                    return PushResult(Outcome.RETRY, None, f"controller unreachable: {exc}")
         if response.will_close:
             self.close()
         if response.status != 200:

@@ -43,4 +43,7 @@ def serve(
         runtime.err.print(f"[red]error:[/] inventory {inventory} does not exist")
         raise typer.Exit(runtime.EXIT_BAD_INPUT)
     settings = Settings.from_env(inventory=inventory.resolve() if inventory else None)
-    uvicorn.run(create_app(settings, api_token=token), host=host, port=port, log_level="info")
+    # Agents push every few seconds over one keep-alive connection: uvicorn's default 5 s
+    # idle timeout would close it just as the next push is sent.
+    uvicorn.run(create_app(settings, api_token=token), host=host, port=port, log_level="info",
+                timeout_keep_alive=75)

@@ -87,3 +87,36 @@ def test_unreachable_controller_is_retry() -> None:
 def test_bad_configuration_is_refused(url: str, token: str) -> None:
     with pytest.raises(ValueError):
         Transport(url, token)
+
+
+def test_a_keep_alive_connection_closed_by_the_server_is_retried_once_fresh() -> None:
+    """The server answers as HTTP/1.1 keep-alive, then silently drops the idle connection
+    (as uvicorn does after its keep-alive timeout): the next push must still be stored."""
+    connections: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            connections.append(id(self.connection))
+            payload = b'{"accepted": 1, "duplicates": 0}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            self.close_connection = True  # closes without saying "Connection: close"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        transport = Transport(f"http://127.0.0.1:{server.server_port}", "t")
+        assert transport.push(b"{}").outcome is Outcome.STORED
+        second = transport.push(b"{}")
+        assert second.outcome is Outcome.STORED, second.detail
+        assert len(connections) == 2
+    finally:
+        server.shutdown()
