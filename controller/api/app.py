@@ -14,7 +14,6 @@ from controller.api.auth import require_token
 from controller.api.devices import router as devices_router
 from controller.api.discovery import admin_router as discovery_router
 from controller.api.discovery import claim_router as discovery_claim_router
-from controller.api.telemetry import install_errors as install_telemetry_errors
 from controller.api.telemetry import router as telemetry_router
 from controller.config import Settings
 from controller.discovery.service import DiscoveryService
@@ -51,7 +50,6 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     app.state.telemetry = telemetry
     app.state.discovery = discovery
     errors.install(app)
-    install_telemetry_errors(app)
     guarded = [Depends(require_token)]
     app.include_router(jobs.router, dependencies=guarded)
     app.include_router(hosts.router, dependencies=guarded)

@@ -4,7 +4,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from controller.jobs.errors import JobError
+from controller.errors import ControllerError
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -16,9 +16,10 @@ def _one_line(exc: RequestValidationError) -> str:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(JobError)
-    async def job_error(_req: Request, exc: JobError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+    @app.exception_handler(ControllerError)
+    async def controller_error(_req: Request, exc: ControllerError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,11 +7,11 @@ validates it in one pass. The answer is built by hand: it is on the hot path.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from agent.protocol import MAX_BODY_BYTES
-from controller.telemetry.errors import PayloadTooLarge, TelemetryError
+from controller.telemetry.errors import PayloadTooLarge
 
 router = APIRouter(prefix="/api")
 _TOO_LARGE = f"body larger than {MAX_BODY_BYTES} bytes; send smaller batches"
@@ -43,13 +43,3 @@ async def push(request: Request) -> Response:
         b'{"accepted":%d,"duplicates":%d}' % (result.accepted, result.duplicates),
         media_type="application/json",
     )
-
-
-async def _telemetry_error(_req: Request, exc: TelemetryError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-    return JSONResponse({"detail": str(exc)}, status_code=exc.http_status, headers=headers)
-
-
-def install_errors(app: FastAPI) -> None:
-    """TelemetryError -> `{"detail": "<one line>"}` with the class's status code."""
-    app.add_exception_handler(TelemetryError, _telemetry_error)  # type: ignore[arg-type]

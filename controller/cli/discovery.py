@@ -23,7 +23,6 @@ from controller.discovery.registry import Registry
 from controller.discovery.settings import DiscoverySettings
 from controller.jobs.manager import current_user
 from controller.store import Store
-from controller.telemetry.errors import TelemetryError
 
 app = typer.Typer(help="Devices announced on the LAN: approve or reject them.",
                   no_args_is_help=True)
@@ -41,10 +40,8 @@ def _registry(inventory: Path | None = None) -> Iterator[Registry]:
     settings = Settings.from_env(inventory=inventory)
     store = Store(settings.db_url)
     try:
-        yield Registry(store, settings.inventory, DiscoverySettings.from_env())
-    except TelemetryError as exc:
-        runtime.err.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(runtime.EXIT_BAD_INPUT) from None
+        with runtime.errors_as_exit():
+            yield Registry(store, settings.inventory, DiscoverySettings.from_env())
     finally:
         store.dispose()
 

@@ -10,10 +10,9 @@ import typer
 from rich.console import Console
 
 from controller.config import Settings
-from controller.jobs.errors import JobError
+from controller.errors import ControllerError
 from controller.jobs.manager import JobManager
 from controller.store import Store
-from controller.telemetry.errors import TelemetryError
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -33,6 +32,6 @@ def errors_as_exit() -> Iterator[None]:
     """Typed errors become one red line on stderr and exit code 2; nothing else is swallowed."""
     try:
         yield
-    except (JobError, TelemetryError) as exc:
+    except ControllerError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None

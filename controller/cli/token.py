@@ -22,7 +22,6 @@ from controller.jobs.views import iso
 from controller.secretfile import write_private
 from controller.store import Store
 from controller.telemetry import tokens
-from controller.telemetry.errors import TelemetryError
 
 app = typer.Typer(help="Per-device telemetry tokens (stored hashed).", no_args_is_help=True)
 out = Console()
@@ -33,10 +32,8 @@ def _store() -> Iterator[Store]:
     """The store, with typed errors turned into one red line and exit code 2."""
     store = Store(Settings.from_env().db_url)
     try:
-        yield store
-    except TelemetryError as exc:
-        runtime.err.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(runtime.EXIT_BAD_INPUT) from None
+        with runtime.errors_as_exit():
+            yield store
     finally:
         store.dispose()
 

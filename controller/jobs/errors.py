@@ -1,10 +1,11 @@
 """Typed job errors; the API maps each class to one HTTP status, the CLI to one exit code."""
 
 
-class JobError(Exception):
-    """Base class: the message is one line an operator can act on."""
+from controller.errors import ControllerError
 
-    http_status = 400
+
+class JobError(ControllerError):
+    """Base class of the job layer's errors."""
 
 
 class InvalidRequest(JobError):

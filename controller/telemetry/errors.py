@@ -1,10 +1,11 @@
 """Typed telemetry errors; the API maps each class to one HTTP status, the CLI to exit code 2."""
 
 
-class TelemetryError(Exception):
-    """Base class: the message is one line a device owner or operator can act on."""
+from controller.errors import ControllerError
 
-    http_status = 400
+
+class TelemetryError(ControllerError):
+    """Base class of the telemetry, token and discovery errors."""
 
 
 class Unauthorized(TelemetryError):
