@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,26 +17,6 @@ from controller.config import Settings
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
-
-
-def sse(response: httpx.Response) -> Iterator[dict[str, Any]]:
-    """Minimal Server-Sent Events reader: yields {id?, event, data} per message, as it arrives."""
-    msg: dict[str, Any] = {}
-    for line in response.iter_lines():
-        if not line:
-            if "data" in msg:
-                msg["data"] = json.loads(msg["data"])
-                yield msg
-            msg = {}
-        elif not line.startswith(":"):
-            key, _, value = line.partition(":")
-            msg[key] = value.removeprefix(" ")
-
-
-def launch(c: TestClient, **body: Any) -> dict[str, Any]:
-    res = c.post("/api/jobs", json=body)
-    assert res.status_code == 201, res.text
-    return res.json()
 
 
 def wait_job(c: TestClient, job_id: str, timeout: float = 45.0) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from controller.api.app import create_app
 from controller.config import Settings
 from controller.store import Job, Store
-from tests.api.conftest import launch, sse, wait_job
+from tests.api.conftest import wait_job
+from tests.api_client import launch, sse
 from tests.conftest import job_processes, wait_for
 
 

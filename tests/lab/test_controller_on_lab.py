@@ -6,35 +6,14 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 
-import httpx
 import psutil
 import pytest
 
+from tests.api_client import launch, sse
 from tests.lab.conftest import OFFLINE_HOST, VENV_BIN, Controller, Lab
 
 pytestmark = pytest.mark.lab
-
-
-def sse(response: httpx.Response) -> Iterator[dict]:
-    """Minimal Server-Sent Events reader: yields {id, event, data} per message."""
-    msg: dict = {}
-    for line in response.iter_lines():
-        if not line:
-            if "data" in msg:
-                msg["data"] = json.loads(msg["data"])
-                yield msg
-            msg = {}
-        elif not line.startswith(":"):
-            key, _, value = line.partition(":")
-            msg[key] = value.removeprefix(" ")
-
-
-def launch(c: httpx.Client, **body) -> dict:
-    res = c.post("/api/jobs", json=body)
-    assert res.status_code == 201, res.text
-    return res.json()
 
 
 def test_ping_streams_per_host_events_and_resumes_from_last_event_id(
