@@ -75,6 +75,8 @@ class Spool:
         # The numbering lives in the rows themselves; `meta.next_seq` only remembers it
         # across the moments the table is empty (saved whenever rows are deleted).
         self._next_seq = max(int(self._meta("next_seq") or 1), (newest or 0) + 1)
+        # Read on every cycle and push: kept in memory, written through on change.
+        self._dropped = int(self._meta("dropped") or 0)
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -97,7 +99,7 @@ class Spool:
     @property
     def dropped(self) -> int:
         with self._lock:
-            return int(self._meta("dropped") or 0)
+            return self._dropped
 
     @property
     def last_seq(self) -> int:
@@ -136,6 +138,11 @@ class Spool:
                 raise
             return dropped
 
+    def _add_dropped(self, n: int) -> None:
+        """Count `n` more dropped samples (inside the caller's transaction)."""
+        self._dropped += n
+        self._set("dropped", self._dropped)
+
     def _trim(self) -> int:
         """Drop whole oldest batches until within the bound (inside the caller's transaction)."""
         dropped = 0
@@ -149,7 +156,7 @@ class Spool:
             self._count -= row[1]
             dropped += row[1]
         if dropped:
-            self._set("dropped", int(self._meta("dropped") or 0) + dropped)
+            self._add_dropped(dropped)
             self._set("next_seq", self._next_seq)
         return dropped
 
@@ -194,7 +201,7 @@ class Spool:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("DELETE FROM batches WHERE id BETWEEN ? AND ?", pending.ids)
             self._count -= pending.count
-            self._set("dropped", int(self._meta("dropped") or 0) + pending.count)
+            self._add_dropped(pending.count)
             self._set("next_seq", self._next_seq)
             self._db.execute("COMMIT")
 

@@ -6,6 +6,7 @@ undone by the same `down` that removes a healthy lab.
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ def up(
     state = LabState(cfg.bridge, str(net), gateway, str(inv_path), note or None)
     state.save(cfg.state_file)
     try:
-        _build(cfg, state, plans, lowers, arch_of, say)
+        _build(cfg, state, net, plans, lowers, arch_of, say)
     except BaseException:
         say("lab up failed: removing what was made")
         down(cfg, say=lambda _m: None)
@@ -81,12 +82,12 @@ def up(
 def _build(
     cfg: LabConfig,
     state: LabState,
+    net: ipaddress.IPv4Network,
     plans: list[addressing.HostPlan],
     lowers: dict[str, Path],
     arch_of: dict[str, str],
     say: Progress,
 ) -> None:
-    net = addressing.parse_subnet(cfg.subnet)
     if not cfg.key_path.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "edgefleet-lab",
              "-f", cfg.key_path])
