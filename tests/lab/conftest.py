@@ -29,7 +29,13 @@ from controller.lab.state import LabState
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-OFFLINE_HOST, OFFLINE_ADDRESS = "rpi-09", "10.214.0.250"
+# Several checkouts may run lab tests at once (parallel work trees): each picks a slot,
+# which gives it its own bridge, subnet and namespace prefix. Slot 0 is CI's.
+SLOT = int(os.environ.get("EDGEFLEET_TEST_LAB_SLOT", "0"))
+if not 0 <= SLOT <= 9:
+    raise RuntimeError("EDGEFLEET_TEST_LAB_SLOT must be 0..9")
+SUBNET_OCTET = 214 if SLOT == 0 else 230 + SLOT
+OFFLINE_HOST, OFFLINE_ADDRESS = "rpi-09", f"10.{SUBNET_OCTET}.0.250"
 ARTIFACTS = REPO / "artifacts" / "tests"
 
 pytestmark = pytest.mark.lab
@@ -64,10 +70,10 @@ class Lab:
 def lab_config(root: Path) -> LabConfig:
     return LabConfig(
         state_dir=root / "lab",
-        bridge="eftbr0",
-        subnet="10.214.0.0/24",
-        prefix="eft-",
-        apt_port=8874,
+        bridge=f"eftbr{SLOT}",
+        subnet=f"10.{SUBNET_OCTET}.0.0/24",
+        prefix="eft-" if SLOT == 0 else f"ef{SLOT}-",
+        apt_port=8874 + SLOT,
     )
 
 

@@ -45,7 +45,7 @@ def test_host_sees_only_its_own_processes_and_files(lab: Lab) -> None:
 def test_hosts_cannot_route_beyond_the_lab(lab: Lab) -> None:
     routes = lab.ssh("gpu-01", "ip -4 route")
     assert "default" not in routes
-    assert routes.strip().startswith("10.214.0.0/24")
+    assert routes.strip().startswith(lab.cfg.subnet)
 
 
 def test_status_reports_healthy_lab_as_json(lab: Lab) -> None:
@@ -69,8 +69,8 @@ def test_second_lab_up_on_same_state_is_refused(lab: Lab) -> None:
 
 
 def test_subnet_overlapping_an_existing_network_is_refused(lab: Lab, tmp_path: Path) -> None:
-    cfg = LabConfig(state_dir=tmp_path / "clash", bridge="efclash0", subnet="10.214.0.0/25",
-                    prefix="efc-")
+    half = lab.cfg.subnet.replace("/24", "/25")
+    cfg = LabConfig(state_dir=tmp_path / "clash", bridge="efclash0", subnet=half, prefix="efc-")
     with pytest.raises(LabError, match="overlaps"):
         fleet.up(cfg, 0, 1, None, say=print)
     assert LabState.load(cfg.state_file) is None, "a failed up must leave no state behind"
