@@ -1,5 +1,5 @@
 # Two entry points from a fresh clone: `make demo` and `make test` (both bootstrap first).
-.PHONY: setup demo demo-stop test lint unit lab-down bench
+.PHONY: setup demo demo-stop test lint unit lab-down bench migration
 
 setup:
 	@scripts/bootstrap.sh
@@ -26,3 +26,8 @@ demo-stop: setup
 
 lab-down: setup
 	.venv/bin/edgefleet lab down
+
+# New schema revision after changing/adding tables (list new table modules in
+# controller/store/schema.py first): make migration MSG="add benchmark results"
+migration: setup
+	.venv/bin/python -m controller.store.migrate "$(MSG)"

@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES="debootstrap qemu-user-static binfmt-support chrony iperf3 openssh-client \
-dpkg-dev iproute2 procps util-linux prometheus"
+dpkg-dev iproute2 procps util-linux prometheus postgresql docker-compose"
 
 missing=""
 for pkg in $DEB_PACKAGES; do
@@ -31,6 +31,6 @@ fi
 stamp=.venv/.edgefleet-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[test]'
+    .venv/bin/pip install -q -e '.[test,postgres]'
     touch "$stamp"
 fi

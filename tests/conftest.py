@@ -15,12 +15,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from controller.config import Settings
 from controller.jobs.manager import JobManager
 from controller.store import Store
-from controller.store.models import Base
+from tests import postgres
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _FAST_DIRS = ("unit", "api")
@@ -60,17 +60,56 @@ def inventory(project: Path) -> Path:
     return project / "inventory.ini"
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `backends` that use the store run once per database backend."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "backends"
+    ):
+        metafunc.parametrize("database_url", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[postgres.Cluster]:
+    """One real PostgreSQL server for the session, started only if a test asks for it."""
+    bindir = postgres.binaries()
+    if bindir is None:
+        pytest.skip("PostgreSQL binaries not installed (scripts/bootstrap.sh installs them)")
+    cluster = postgres.Cluster(bindir)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, project: Path, inventory: Path) -> Settings:
-    """SQLite under a fresh home; EDGEFLEET_TEST_DATABASE_URL runs on another database
-    (e.g. PostgreSQL), emptied before each test."""
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None = SQLite under the test's home. PostgreSQL: an empty database of the test's own.
+
+    EDGEFLEET_TEST_DATABASE_URL runs every store test on that (external) database instead,
+    emptied before each test."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("pg_cluster").fresh_database()
     url = os.environ.get("EDGEFLEET_TEST_DATABASE_URL")
     if url:
         engine = create_engine(url)
-        Base.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, project: Path, inventory: Path, database_url: str | None
+) -> Settings:
     return Settings(
-        home=tmp_path / "home", project_dir=project, inventory=inventory, database_url=url
+        home=tmp_path / "home", project_dir=project, inventory=inventory,
+        database_url=database_url,
     )
 
 

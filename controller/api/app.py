@@ -18,6 +18,7 @@ from controller.api.telemetry import router as telemetry_router
 from controller.config import Settings
 from controller.discovery.service import DiscoveryService
 from controller.jobs.manager import JobManager
+from controller.prometheus import file_sd, targets
 from controller.store import Store
 from controller.telemetry.service import TelemetryService
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     manager = JobManager(settings, store)
     telemetry = TelemetryService(settings.telemetry, store)
     discovery = DiscoveryService(settings, store)  # browses only with EDGEFLEET_DISCOVERY=1
+    prometheus_sd = _prometheus_sd(settings, store)  # only with EDGEFLEET_PROMETHEUS_SD_FILE
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -38,7 +40,11 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
             log.warning("marked %d orphaned job(s) failed: %s", len(orphans), ", ".join(orphans))
         await telemetry.start()
         discovery.start()
+        if prometheus_sd is not None:
+            prometheus_sd.start()
         yield
+        if prometheus_sd is not None:
+            prometheus_sd.stop()
         discovery.stop()
         await telemetry.stop()
         manager.shutdown()
@@ -65,3 +71,14 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def _prometheus_sd(settings: Settings, store: Store) -> file_sd.SdWriter | None:
+    sd = file_sd.SdSettings.from_env()
+    if sd.path is None:
+        return None
+    return file_sd.SdWriter(
+        sd.path,
+        lambda: targets.collect(settings.inventory, store, settings.ansible_cfg, sd.metrics_port),
+        sd.interval_s,
+    )

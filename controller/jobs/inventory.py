@@ -179,6 +179,17 @@ def check_vars(hostvars: dict[str, dict[str, Any]]) -> None:
                 )
 
 
+def load(inventory: Path, ansible_cfg: Path | None = None) -> dict[str, Any]:
+    """The whole inventory as `ansible-inventory --list` gives it (groups and `_meta.hostvars`),
+    after the same checks a job gets: exists, no duplicate hosts, no passwords or misspellings."""
+    if not inventory.exists():
+        raise InvalidRequest(f"inventory {inventory} does not exist")
+    check_duplicates(inventory)
+    data = _ansible_inventory(inventory, None, ansible_cfg)
+    check_vars(data.get("_meta", {}).get("hostvars", {}))
+    return data
+
+
 def resolve_targets(
     inventory: Path, limit: str | None, ansible_cfg: Path | None = None
 ) -> list[Target]:

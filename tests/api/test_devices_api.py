@@ -20,6 +20,9 @@ from controller.telemetry import tokens
 from tests.conftest import wait_for
 from tests.unit.telemetry.payloads import DEVICE_ID, body
 
+# Each test runs on SQLite and on a real PostgreSQL server.
+pytestmark = pytest.mark.backends
+
 T0 = 1_790_000_000.0  # the injected "now" of these tests
 
 

@@ -17,6 +17,9 @@ from controller.store.telemetry import Device, DeviceToken, Sample, Series, Stre
 from controller.telemetry import tokens
 from tests.unit.telemetry.payloads import DEVICE_ID, body, new_stream, raw
 
+# Each test runs on SQLite and on a real PostgreSQL server.
+pytestmark = pytest.mark.backends
+
 
 @pytest.fixture
 def app_client(settings: Settings) -> Iterator[tuple[TestClient, Any]]:

@@ -13,6 +13,9 @@ from controller.config import Settings
 from controller.store import Job, Store
 from controller.store.models import Base
 
+# Each test runs on SQLite and on a real PostgreSQL server.
+pytestmark = pytest.mark.backends
+
 
 def test_default_database_is_sqlite_in_wal_mode_under_home(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
@@ -44,8 +47,8 @@ def test_schema_compiles_for_postgresql() -> None:
     assert "JSON" in next(d for d in ddl if "CREATE TABLE job_events" in d)
 
 
-def test_a_failed_unit_of_work_leaves_nothing_behind(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path}/db.sqlite")
+def test_a_failed_unit_of_work_leaves_nothing_behind(settings: Settings) -> None:
+    store = Store(settings.db_url)
     with pytest.raises(RuntimeError), store.session() as s:
         s.add(Job(id="j1", playbook="ping", inventory="x", requested_by="t",
                   status="queued", timeout_s=1))

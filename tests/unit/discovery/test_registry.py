@@ -16,6 +16,9 @@ from controller.telemetry import tokens
 from controller.telemetry.errors import Conflict, Forbidden, NotFound, Unauthorized
 from tests.unit.discovery.conftest import SECRET, announcement
 
+# Each test runs on SQLite and on a real PostgreSQL server.
+pytestmark = pytest.mark.backends
+
 DEV = "2f1c6a52-7c59-5f0e-9d8e-6b1b7f1e0a01"
 T0 = time.time()  # list() expires against the real clock
 

@@ -20,6 +20,9 @@ from controller.telemetry.settings import TelemetrySettings
 from controller.telemetry.writer import GroupWriter, Push, PushResult
 from tests.unit.telemetry.payloads import body, new_stream
 
+# Each test runs on SQLite and on a real PostgreSQL server.
+pytestmark = pytest.mark.backends
+
 T0 = 1_790_006_400.0  # on an hour boundary
 SETTINGS = TelemetrySettings(rollup_settle_s=0.0)
 

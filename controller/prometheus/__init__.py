@@ -1,0 +1,1 @@
+"""Prometheus integration: file-based service discovery targets and the scrape config."""
