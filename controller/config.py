@@ -24,6 +24,7 @@ class Settings:
     project_dir: Path = PROJECT_DIR
     inventory: Path | None = None
     job_timeout_s: int = 1800
+    forks: int | None = None  # None: sized from memory and CPUs (controller/jobs/runner.py)
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings.from_env)
 
     @classmethod
@@ -36,6 +37,10 @@ class Settings:
             values["project_dir"] = Path(project)
         if inventory := os.environ.get("EDGEFLEET_INVENTORY"):
             values["inventory"] = Path(inventory)
+        if forks := os.environ.get("EDGEFLEET_ANSIBLE_FORKS"):
+            if not forks.isdigit() or not 1 <= int(forks) <= 500:
+                raise ValueError(f"EDGEFLEET_ANSIBLE_FORKS={forks!r}: give a number 1..500")
+            values["forks"] = int(forks)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -126,7 +126,7 @@ class JobManager:
             # The resolved names, not the pattern: the run touches exactly the hosts we locked.
             limit=",".join(sorted(names)),
             extra_vars=variables,
-            forks=fork_count(len(targets)),
+            forks=fork_count(len(targets), self.settings.forks),
             timeout_s=timeout,
             work_dir=self.settings.jobs_dir,
             ansible_cfg=self.settings.ansible_cfg,

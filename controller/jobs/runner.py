@@ -22,9 +22,14 @@ from typing import Any
 import ansible_runner
 import psutil
 
-# AWX sizes forks at ~100 MB of controller memory each after a 2 GB reserve.
+# AWX's capacity model: ~100 MB of controller memory per fork after a 2 GB reserve.
 _FORK_MB = 100
 _RESERVED_MB = 2048
+# A fork spends most of its life waiting on SSH, so a core carries many; past this many per
+# core the controller is CPU-bound and adding forks only adds context switches
+# (benchmarks/scale.py measures this on the 2-core reference machine).
+_FORKS_PER_CPU = 25
+_MIN_FORKS = 5
 _MAX_FORKS = 200
 # Runner checks cancel and timeout once per pexpect wait: this bounds how late a cancel lands.
 _POLL_S = 1
@@ -33,11 +38,15 @@ _SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|DATABASE_URL", re.IGNORE
 _FINAL = ("successful", "failed", "canceled", "timeout")
 
 
-def fork_count(n_hosts: int) -> int:
-    """Forks for a run: one per host, bounded by what the controller's memory can carry."""
+def fork_count(n_hosts: int, configured: int | None = None) -> int:
+    """Forks for a run: one per host, bounded by the controller's memory and CPUs
+    (or by EDGEFLEET_ANSIBLE_FORKS when the operator sets it)."""
+    if configured is not None:
+        return max(1, min(n_hosts, configured))
     mem_mb = psutil.virtual_memory().total // (1024 * 1024)
-    by_memory = max(5, (mem_mb - _RESERVED_MB) // _FORK_MB)
-    return max(1, min(n_hosts, by_memory, _MAX_FORKS))
+    by_memory = (mem_mb - _RESERVED_MB) // _FORK_MB
+    by_cpu = (os.cpu_count() or 1) * _FORKS_PER_CPU
+    return max(1, min(n_hosts, max(_MIN_FORKS, min(by_memory, by_cpu)), _MAX_FORKS))
 
 
 @dataclass(frozen=True)
