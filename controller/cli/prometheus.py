@@ -42,6 +42,7 @@ def write_targets(
 def show_config(
     sd_dir: Annotated[Path, typer.Option(help="Directory Prometheus reads file_sd JSON from.")],
     scrape_interval: Annotated[str, typer.Option(help="e.g. 15s")] = "15s",
+    scrape_timeout: Annotated[str, typer.Option(help="At most the interval.")] = "10s",
 ) -> None:
     """Print a prometheus.yml that scrapes the agents listed in SD_DIR/*.json."""
-    typer.echo(config.render(sd_dir, scrape_interval), nl=False)
+    typer.echo(config.render(sd_dir, scrape_interval, scrape_timeout), nl=False)
