@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.lab.conftest import VENV_BIN, Controller, Lab, free_port
+from tests.lab.conftest import OFFLINE_HOST, VENV_BIN, Controller, Lab, free_port
 from tests.lab.test_agents_on_lab import agents  # noqa: F401 - module-scoped install fixture
 
 pytestmark = [
@@ -97,18 +97,18 @@ def eventually(check, timeout: float, what: str):  # type: ignore[no-untyped-def
 def test_prometheus_scrapes_every_lab_agent(prometheus: Prometheus, agents: Lab) -> None:  # noqa: F811
     def all_up() -> dict[str, dict] | None:
         found = {r["metric"]["instance"]: r for r in prometheus.query('up{job="edgefleet-agents"}')}
-        if all(found.get(n, {}).get("value", [0, "0"])[1] == "1" for n in agents.hosts):
-            return found
-        return None
+        every_agent = all(found.get(n, {}).get("value", [0, "0"])[1] == "1"
+                          for n in agents.hosts)
+        return found if every_agent and OFFLINE_HOST in found else None
 
-    found = eventually(all_up, 90, "up == 1 for every lab agent")
+    found = eventually(all_up, 90, "up == 1 for every lab agent, and the offline one scraped")
     for name in agents.hosts:
         labels = found[name]["metric"]
         assert labels["device"] == name
         assert labels["group"] == name.split("-")[0]
         assert labels["arch"] == ("arm64" if name.startswith("rpi") else "amd64")
     # The inventory's offline device is a target too, and Prometheus sees it down.
-    assert found["rpi-09"]["value"][1] == "0"
+    assert found[OFFLINE_HOST]["value"][1] == "0"
     cpu = prometheus.query('edgeagent_cpu_usage_ratio{job="edgefleet-agents"}')
     assert {r["metric"]["instance"] for r in cpu} >= set(agents.hosts)
 
@@ -116,8 +116,10 @@ def test_prometheus_scrapes_every_lab_agent(prometheus: Prometheus, agents: Lab)
 def test_prometheus_follows_a_device_leaving_the_inventory(
     prometheus: Prometheus, agents: Lab, controller: Controller, sd_file: Path,  # noqa: F811
 ) -> None:
-    eventually(lambda: "rpi-09" in prometheus.active_instances(), 60, "rpi-09 a target")
+    eventually(lambda: OFFLINE_HOST in prometheus.active_instances(), 60,
+               f"{OFFLINE_HOST} a target")
     edgefleet(controller, "prometheus", "targets", "--out", str(sd_file),
-              "--inventory", str(agents.inventory))  # the inventory without rpi-09
-    eventually(lambda: "rpi-09" not in prometheus.active_instances(), 90, "rpi-09 dropped")
+              "--inventory", str(agents.inventory))  # the inventory without the offline host
+    eventually(lambda: OFFLINE_HOST not in prometheus.active_instances(), 90,
+               f"{OFFLINE_HOST} dropped")
     assert prometheus.active_instances() >= set(agents.hosts)
