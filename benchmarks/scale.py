@@ -88,8 +88,9 @@ async def serve_metrics(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
                          b"Content-Length: %d\r\n\r\n%s" % (len(METRICS_TEXT), METRICS_TEXT))
             await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-        pass
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError,
+            asyncio.CancelledError):
+        pass  # scraper went away, or the run is over
     finally:
         writer.close()
 
@@ -190,13 +191,14 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 
 def tree_usage(proc: psutil.Process) -> tuple[float, int, int]:
-    """(CPU seconds, RSS bytes of the server, RSS bytes of server + workers) right now."""
-    cpu, rss_all = 0.0, 0
-    rss = proc.memory_info().rss
-    for p in [proc, *proc.children(recursive=True)]:
+    """(CPU seconds of the server and every child it has reaped, server RSS, RSS of the
+    server plus live workers). Ansible's forks come and go: their CPU time reaches the
+    server's `children_*` counters once ansible-playbook has reaped them and exited."""
+    t = proc.cpu_times()
+    cpu = t.user + t.system + t.children_user + t.children_system
+    rss = rss_all = proc.memory_info().rss
+    for p in proc.children(recursive=True):
         try:
-            t = p.cpu_times()
-            cpu += t.user + t.system
             rss_all += p.memory_info().rss
         except psutil.NoSuchProcess:
             continue
@@ -285,11 +287,13 @@ def run(args: argparse.Namespace, root: Path, cleanup: ExitStack) -> None:
     prom = f"http://127.0.0.1:{prom_port}"
     with console.status(f"ingest alone for {args.baseline:.0f} s (baseline)"):
         wait(lambda: prom_value(prom, "count(up)") >= args.agents, 120, "first scrapes")
+        ctl = psutil.Process(server.pid)
+        base_cpu, _, _ = tree_usage(ctl)
         base_start = time.time()
         time.sleep(args.baseline)
 
-    ctl = psutil.Process(server.pid)
     cpu0, _, _ = tree_usage(ctl)
+    base_cpu = (cpu0 - base_cpu) / (time.time() - base_start)
     samples: list[tuple[float, int, int]] = []
     with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {admin}"},
                       timeout=60) as c:
@@ -308,17 +312,20 @@ def run(args: argparse.Namespace, root: Path, cleanup: ExitStack) -> None:
                 time.sleep(max(0.0, 0.5 - (time.monotonic() - before)))
         ping_end = time.time()
         cpu1, _, _ = tree_usage(ctl)
-    deadline.value = time.time() + 10  # 10 s more of ingest after the ping, then stop
-    results = [pipe.recv() for pipe in pipes]
-    for proc in procs:
-        proc.join(60)
+    # Scrape health over the ping, asked while the agents still serve /metrics.
+    span = f"{max(10, int(ping_end - ping_start))}s"
     scrape = {
         "agents_up": prom_value(prom, 'count(up{group="unlisted"} == 1)'),
         "agents": prom_value(prom, 'count(up{group="unlisted"})'),
         "hosts_up": prom_value(prom, 'count(up{group!="unlisted",job="edgefleet-agents"} == 1)'),
-        "success": prom_value(prom, 'avg(avg_over_time(up{group="unlisted"}[2m]))'),
+        "success": prom_value(prom, f'avg(avg_over_time(up{{group="unlisted"}}[{span}]))'),
     }
-    report(args, job, ping_start, ping_end, base_start, cpu1 - cpu0, samples, results, scrape)
+    deadline.value = time.time()  # agents stop after their current push
+    results = [pipe.recv() for pipe in pipes]
+    for proc in procs:
+        proc.join(60)
+    report(args, job, ping_start, ping_end, base_start, cpu1 - cpu0, samples, results, scrape,
+           base_cpu)
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:
@@ -333,7 +340,7 @@ def _kill(proc: Any) -> None:
 
 def report(args: argparse.Namespace, job: dict[str, Any], ping_start: float, ping_end: float,
            base_start: float, ping_cpu_s: float, samples: list[tuple[float, int, int]],
-           results: list[dict[str, Any]], scrape: dict[str, float]) -> None:
+           results: list[dict[str, Any]], scrape: dict[str, float], base_cpu: float) -> None:
     pushes = [r for res in results for r in res["results"]]
     errors = [e for res in results for e in res["errors"]]
 
@@ -360,14 +367,17 @@ def report(args: argparse.Namespace, job: dict[str, Any], ping_start: float, pin
     console.print(f"controller CPU    {ping_cpu_s:.1f} s over {wall:.1f} s = "
                   f"{100 * ping_cpu_s / wall:.0f} % of one core (server + ansible workers)")
     console.print(f"controller memory server RSS max {max(s[1] for s in samples) / 2**20:.0f} "
-                  f"MiB; with ansible workers max {max(s[2] for s in samples) / 2**20:.0f} MiB")
+                  f"MiB; with live ansible workers max {max(s[2] for s in samples) / 2**20:.0f} "
+                  "MiB "
+                  "(RSS summed: shared pages counted per process)")
     console.print(f"ingest baseline   {base[0]:,.0f} samples/s, p50 {base[1]:.0f} ms, "
-                  f"p99 {base[2]:.0f} ms ({base[3]} pushes)")
+                  f"p99 {base[2]:.0f} ms ({base[3]} pushes); controller CPU "
+                  f"{100 * base_cpu:.0f} % of one core")
     console.print(f"ingest during     {during[0]:,.0f} samples/s, p50 {during[1]:.0f} ms, "
                   f"p99 {during[2]:.0f} ms ({during[3]} pushes)")
     console.print(f"push errors       {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     console.print(f"prometheus        {scrape['agents_up']:.0f}/{scrape['agents']:.0f} agent "
-                  f"targets up at the end; up averaged over 2 min "
+                  f"targets up at the ping's end; up averaged over the ping "
                   f"{100 * scrape['success']:.2f} %; lab hosts (no agent) up "
                   f"{scrape['hosts_up']:.0f}")
     console.print(f"generators CPU    {sum(r['cpu'] for r in results):.0f} s")

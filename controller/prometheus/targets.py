@@ -8,6 +8,7 @@ address their last push came from. Labels: `device`, `group`, `arch` (low cardin
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,33 @@ def from_inventory(data: dict[str, Any], arch_of: dict[str, str]) -> list[Scrape
     return out
 
 
+_parsed: dict[Path, tuple[tuple[tuple[str, int, int], ...], dict[str, Any]]] = {}
+
+
+def _fingerprint(inventory: Path, ansible_cfg: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """mtime and size of the inventory, its group_vars/host_vars and ansible.cfg."""
+    files = [inventory, *(ansible_cfg and [ansible_cfg] or [])]
+    if inventory.is_file():
+        for sub in ("group_vars", "host_vars"):
+            files += sorted(p for p in (inventory.parent / sub).rglob("*") if p.is_file())
+    stats = [(str(p), p.stat()) for p in files if p.exists()]
+    return tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats)
+
+
+def load_inventory(inventory: Path, ansible_cfg: Path | None = None) -> dict[str, Any]:
+    """`ansible-inventory --list`, re-run only when a file it reads has changed.
+
+    Parsing costs ~1 s of CPU for a few hundred hosts: every SD refresh paying it starved
+    telemetry ingest in benchmarks/scale.py. A script inventory is run every time."""
+    if inventory.is_file() and os.access(inventory, os.X_OK):
+        return ansible_inventory.load(inventory, ansible_cfg)
+    key = _fingerprint(inventory, ansible_cfg)
+    cached = _parsed.get(inventory)
+    if cached is None or cached[0] != key:
+        cached = _parsed[inventory] = (key, ansible_inventory.load(inventory, ansible_cfg))
+    return cached[1]
+
+
 def collect(inventory: Path | None, store: Store | None, ansible_cfg: Path | None = None,
             metrics_port: int = DEFAULT_METRICS_PORT) -> list[ScrapeTarget]:
     """All targets, sorted (so an unchanged fleet renders byte-identical JSON)."""
@@ -66,7 +94,7 @@ def collect(inventory: Path | None, store: Store | None, ansible_cfg: Path | Non
     arch_of = {d.name: d.arch for d in devices if d.name}
     targets = []
     if inventory is not None:
-        targets = from_inventory(ansible_inventory.load(inventory, ansible_cfg), arch_of)
+        targets = from_inventory(load_inventory(inventory, ansible_cfg), arch_of)
     listed = {t.device for t in targets}
     for d in devices:
         name = d.name or d.id

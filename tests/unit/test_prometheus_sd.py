@@ -82,6 +82,27 @@ def test_the_server_writes_targets_when_configured(settings: Settings, tmp_path:
     assert len(json.loads(out.read_text())) == 3
 
 
+def test_the_inventory_is_parsed_again_only_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inv = write_inventory(tmp_path / "hosts.yml")
+    calls: list[Path] = []
+    real = targets.ansible_inventory.load
+
+    def counting(path: Path, cfg: Path | None = None) -> dict:
+        calls.append(path)
+        return real(path, cfg)
+
+    monkeypatch.setattr(targets.ansible_inventory, "load", counting)
+    first = [t.device for t in targets.collect(inv, None)]
+    assert [t.device for t in targets.collect(inv, None)] == first
+    assert len(calls) == 1
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "gpu.yml").write_text("edgefleet_agent_metrics_port: 9300\n")
+    ports = {t.device: t.port for t in targets.collect(inv, None)}
+    assert len(calls) == 2 and ports["gpu-01"] == 9300  # group_vars count as the inventory
+
+
 @pytest.mark.parametrize(("name", "value"), [("EDGEFLEET_PROMETHEUS_SD_INTERVAL", "soon"),
                                              ("EDGEFLEET_AGENT_METRICS_PORT", "70000")])
 def test_bad_sd_settings_are_one_clear_error(monkeypatch: pytest.MonkeyPatch, name: str,
