@@ -33,6 +33,8 @@ KNOWN_VARS = (
     "edgefleet_accelerator",
     "edgefleet_role",
     "edgefleet_controller_address",
+    # Electricity Maps zone key of the device's grid (e.g. DE, KR, US-CAL-CISO): carbon.
+    "edgefleet_carbon_zone",
     # Playbook tunables (see inventory/group_vars/all.yml).
     "edgefleet_targets",
     "edgefleet_ntp_servers",
@@ -177,6 +179,14 @@ def check_vars(hostvars: dict[str, dict[str, Any]]) -> None:
                     f"inventory host {host!r}: unknown variable {key!r}"
                     f" (did you mean {close[0]!r}?)"
                 )
+
+
+def host_vars(
+    inventory: Path, limit: str | None = None, ansible_cfg: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each host's variables after Ansible merged group_vars and host vars."""
+    data = _ansible_inventory(inventory, limit, ansible_cfg)
+    return data.get("_meta", {}).get("hostvars", {})
 
 
 def resolve_targets(

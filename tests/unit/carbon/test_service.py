@@ -10,7 +10,7 @@ import pytest
 from controller.carbon import CarbonIntensity, CarbonSettings
 from controller.carbon.fallback import table
 from controller.carbon.service import InvalidZone
-from tests.unit.carbon.conftest import TOKEN, FakeElectricityMaps
+from tests.fake_electricitymaps import TOKEN, FakeElectricityMaps
 
 LATEST = "/v3/carbon-intensity/latest"
 HISTORY = "/v3/carbon-intensity/history"

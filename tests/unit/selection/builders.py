@@ -45,9 +45,9 @@ def result(
     return out
 
 
-def resnets(host: str = "dev-a", scale: float = 1.0) -> list[dict[str, Any]]:
+def resnets(host: str = "dev-a", scale: float = 1.0, **extra: Any) -> list[dict[str, Any]]:
     return [
         result(m, top1, p90 * scale, p50=p50 * scale, energy_j=e, peak_mb=mem, host=host,
-               accuracy_top5=top5)
+               accuracy_top5=top5, **extra)
         for m, (top1, top5, p50, p90, _p99, e, mem) in RESNETS.items()
     ]
