@@ -7,6 +7,7 @@ from controller.cli import devices as devices_cli
 from controller.cli import discovery as discovery_cli
 from controller.cli import lab as lab_cli
 from controller.cli import run as run_cli
+from controller.cli import select as select_cli
 from controller.cli import serve as serve_cli
 from controller.cli import token as token_cli
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.command("run")(run_cli.run)
 app.command("devices")(devices_cli.devices)
+app.command("select")(select_cli.select)
 app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(token_cli.app, name="token")
