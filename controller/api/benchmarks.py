@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -61,6 +61,9 @@ def selection(
     objective: Literal["latency", "energy"] = "latency",
     device: str | None = Query(None, max_length=255),
     memory_mb: float | None = Query(None, gt=0, description="Device memory available."),
+    variant: Annotated[
+        list[str] | None, Query(description="Only these variants, e.g. fp32 (repeat).")
+    ] = None,
 ) -> dict[str, Any]:
     policy = Policy(budget_ms, max_acc_drop, mode, objective, memory_mb)
-    return _service(request).select(policy, device)
+    return _service(request).select(policy, device, variant)

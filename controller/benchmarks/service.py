@@ -97,9 +97,11 @@ class BenchmarkService:
         hv = host_vars(inventory, ",".join(hosts), self.manager.settings.ansible_cfg)
         return {h: str(v[ZONE_VAR]) for h, v in hv.items() if v.get(ZONE_VAR)}
 
-    def select(self, policy: Policy, device: str | None = None) -> dict[str, Any]:
+    def select(
+        self, policy: Policy, device: str | None = None, variants: list[str] | None = None
+    ) -> dict[str, Any]:
         results = self.repository.by_device(device)
         if not results:
             where = f"device {device!r}" if device else "any device"
             raise NoResults(f"no benchmark results stored for {where}")
-        return select_fleet(results, policy)
+        return select_fleet(results, policy, variants=variants)

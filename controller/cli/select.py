@@ -130,6 +130,10 @@ def select(
     memory_mb: Annotated[
         float | None, typer.Option("--memory-mb", help="Device memory available (MB).")
     ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", help="Only these variants, e.g. fp32 (repeat; default all)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Pick a model per device: the most accurate (greedy) vs the best within budget and
@@ -137,7 +141,7 @@ def select(
     with errors_as_exit():
         policy = Policy(budget_ms, max_acc_drop, mode.value, objective.value, memory_mb)
         grouped = _from_file(results, device) if results else _from_store(device)
-        report = select_fleet(grouped, policy)
+        report = select_fleet(grouped, policy, variants=variant or None)
     if as_json:
         print(json.dumps(report, indent=2))
     else:

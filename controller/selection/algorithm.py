@@ -182,6 +182,11 @@ def _warnings(greedy: Candidate, advanced: Candidate, policy: Policy) -> list[st
             notes.append(f"{role} choice {c.label}: energy is an estimate, not a measurement")
         if c.throttled:
             notes.append(f"{role} choice {c.label}: measured while the device was throttling")
+        if c.variant != "fp32":
+            notes.append(
+                f"{role} choice {c.label}: its accuracy is the reference card's"
+                f" ({c.accuracy_source or 'source not given'}), not measured for {c.variant}"
+            )
     if policy.memory_mb is not None and any(c.memory_mb is None for c in (greedy, advanced)):
         notes.append("peak memory not measured for a choice: the memory limit was not checked")
     return notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -57,15 +58,18 @@ class Candidate:
         }
 
 
-def candidates_from(results: list[BenchResult]) -> tuple[list[Candidate], list[str]]:
-    """Single-request (batch 1) rows with an accuracy; the newest row per configuration wins.
+def candidates_from(
+    results: list[BenchResult], variants: Collection[str] | None = None
+) -> tuple[list[Candidate], list[str]]:
+    """Single-request (batch 1) rows with an accuracy, of the given variants (default: all);
+    the newest row per configuration wins.
 
     Returns the candidates and one note per row left out (so nothing disappears silently).
     """
     notes: list[str] = []
     newest: dict[tuple[str, str, int | None], BenchResult] = {}
     for r in results:
-        if r.batch != 1:
+        if r.batch != 1 or (variants is not None and r.variant not in variants):
             continue  # throughput rows: a latency budget is per single request
         if r.accuracy_top1 is None:
             notes.append(f"{r.model}[{r.variant}] has no top-1 accuracy: not a candidate")

@@ -7,6 +7,7 @@ the mode's unit (the guarantee the tolerance gives); its mean is reported beside
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from statistics import fmean
 from typing import Any
 
@@ -19,11 +20,13 @@ def select_fleet(
     results: dict[str, list[BenchResult]],
     policy: Policy,
     memory_mb: dict[str, float] | None = None,
+    variants: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Per-device choices for every device in `results`, plus the fleet summary."""
+    """Per-device choices for every device in `results` (only `variants` when given), plus
+    the fleet summary."""
     selections: list[DeviceSelection] = []
     for device in sorted(results):
-        cands, notes = candidates_from(results[device])
+        cands, notes = candidates_from(results[device], variants)
         limit = (memory_mb or {}).get(device, policy.memory_mb)
         device_policy = Policy(
             policy.budget_ms, policy.max_acc_drop, policy.mode, policy.objective, limit
@@ -39,6 +42,7 @@ def select_fleet(
         "acc_drop_mode": policy.mode,
         "acc_drop_unit": UNITS[policy.mode],
         "objective": policy.objective,
+        "variants": sorted(variants) if variants is not None else None,
         "latency_saving_rate": fmean(s.latency_saving for s in chosen) if chosen else None,
         "accuracy_drop": max(drops) if drops else None,
         "accuracy_drop_mean": fmean(drops) if drops else None,

@@ -105,8 +105,10 @@ def test_run_stores_results_per_device_with_carbon_and_selects(
     assert sel["accuracy_drop"] == pytest.approx(78.312 - 69.758)
     assert sel["acc_drop_unit"] == "percentage points"
     strict = bench_client.get(
-        "/api/selection", params={"budget_ms": 500, "max_acc_drop": 0.1, "device": "local-a"}
+        "/api/selection",
+        params={"budget_ms": 500, "max_acc_drop": 0.1, "device": "local-a", "variant": "fp32"},
     ).json()
+    assert strict["variants"] == ["fp32"]
     assert strict["acc_drop_mode"] == "relative"
     assert [d["advanced"]["model"] for d in strict["devices"]] == ["resnet34"]
 

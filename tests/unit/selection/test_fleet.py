@@ -55,3 +55,17 @@ def test_bad_results_name_the_offending_item(data: object, message: str) -> None
     with pytest.raises(InvalidResults) as info:
         results_by_device(data, "f")
     assert message in str(info.value)
+
+
+def test_variant_filter_and_unmeasured_variant_accuracy_is_flagged() -> None:
+    rows = resnets("a") + [
+        result("resnet152", 78.312, 20.0, variant="int8-dynamic", host="a",
+               accuracy_source="torchvision IMAGENET1K_V1 card")
+    ]
+    report = select_fleet(results_by_device(rows, "f"), Policy(1000, 0.05))
+    [dev] = report["devices"]
+    assert dev["advanced"]["label"] == "resnet152[int8-dynamic]"
+    assert any("not measured for int8-dynamic" in w for w in dev["warnings"])
+    only_fp32 = select_fleet(results_by_device(rows, "f"), Policy(1000, 0.05), variants=["fp32"])
+    assert only_fp32["devices"][0]["advanced"]["label"] == "resnet50"
+    assert only_fp32["variants"] == ["fp32"]
