@@ -43,6 +43,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "EDGEFLEET_PROJECT_DIR",
         "EDGEFLEET_INVENTORY",
         "EDGEFLEET_API_TOKEN",
+        "EDGEFLEET_ELECTRICITYMAPS_TOKEN",
+        "EDGEFLEET_ELECTRICITYMAPS_URL",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -11,10 +11,14 @@ from fastapi import Depends, FastAPI
 from controller import __version__
 from controller.api import errors, hosts, jobs
 from controller.api.auth import require_token
+from controller.api.benchmarks import router as benchmarks_router
 from controller.api.devices import router as devices_router
 from controller.api.discovery import admin_router as discovery_router
 from controller.api.discovery import claim_router as discovery_claim_router
 from controller.api.telemetry import router as telemetry_router
+from controller.benchmarks.repository import BenchmarkRepository
+from controller.benchmarks.service import BenchmarkService
+from controller.carbon import CarbonIntensity
 from controller.config import Settings
 from controller.discovery.service import DiscoveryService
 from controller.jobs.manager import JobManager
@@ -33,6 +37,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     telemetry = TelemetryService(settings.telemetry, store)
     discovery = DiscoveryService(settings, store)  # browses only with EDGEFLEET_DISCOVERY=1
     prometheus_sd = _prometheus_sd(settings, store)  # only with EDGEFLEET_PROMETHEUS_SD_FILE
+    carbon = CarbonIntensity()  # Electricity Maps token from EDGEFLEET_ELECTRICITYMAPS_TOKEN
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,6 +53,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
         discovery.stop()
         await telemetry.stop()
         manager.shutdown()
+        carbon.close()
         store.dispose()
 
     app = FastAPI(title="edgefleet controller", version=__version__, lifespan=lifespan)
@@ -55,11 +61,13 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     app.state.api_token = api_token
     app.state.telemetry = telemetry
     app.state.discovery = discovery
+    app.state.benchmarks = BenchmarkService(manager, BenchmarkRepository(store, carbon))
     errors.install(app)
     guarded = [Depends(require_token)]
     app.include_router(jobs.router, dependencies=guarded)
     app.include_router(hosts.router, dependencies=guarded)
     app.include_router(devices_router, dependencies=guarded)
+    app.include_router(benchmarks_router, dependencies=guarded)
     # Agents authenticate with their own device token, checked by the telemetry service.
     app.include_router(telemetry_router)
     app.include_router(discovery_router, dependencies=guarded)

@@ -9,6 +9,7 @@ from controller.cli import inventory as inventory_cli
 from controller.cli import lab as lab_cli
 from controller.cli import prometheus as prometheus_cli
 from controller.cli import run as run_cli
+from controller.cli import select as select_cli
 from controller.cli import serve as serve_cli
 from controller.cli import token as token_cli
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.command("run")(run_cli.run)
 app.command("devices")(devices_cli.devices)
+app.command("select")(select_cli.select)
 app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(token_cli.app, name="token")

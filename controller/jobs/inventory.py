@@ -33,6 +33,8 @@ KNOWN_VARS = (
     "edgefleet_accelerator",
     "edgefleet_role",
     "edgefleet_controller_address",
+    # Electricity Maps zone key of the device's grid (e.g. DE, KR, US-CAL-CISO): carbon.
+    "edgefleet_carbon_zone",
     # Playbook tunables (see inventory/group_vars/all.yml).
     "edgefleet_targets",
     "edgefleet_ntp_servers",
@@ -188,6 +190,14 @@ def load(inventory: Path, ansible_cfg: Path | None = None) -> dict[str, Any]:
     data = _ansible_inventory(inventory, None, ansible_cfg)
     check_vars(data.get("_meta", {}).get("hostvars", {}))
     return data
+
+
+def host_vars(
+    inventory: Path, limit: str | None = None, ansible_cfg: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each host's variables after Ansible merged group_vars and host vars."""
+    data = _ansible_inventory(inventory, limit, ansible_cfg)
+    return data.get("_meta", {}).get("hostvars", {})
 
 
 def resolve_targets(

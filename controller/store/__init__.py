@@ -1,7 +1,18 @@
-"""The controller's store: jobs, their events, per-host results, the host view and telemetry."""
+"""The controller's store: jobs, their events, per-host results, the host view, telemetry and
+benchmark results."""
 
+from controller.store.benchmarks import BenchmarkResult  # registers the benchmark table
 from controller.store.db import Store
 from controller.store.models import Host, Job, JobEvent, JobHost
 from controller.store.telemetry import Device, DeviceToken  # registers the telemetry tables
 
-__all__ = ["Device", "DeviceToken", "Host", "Job", "JobEvent", "JobHost", "Store"]
+__all__ = [
+    "BenchmarkResult",
+    "Device",
+    "DeviceToken",
+    "Host",
+    "Job",
+    "JobEvent",
+    "JobHost",
+    "Store",
+]

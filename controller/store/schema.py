@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 import controller.discovery.models
+import controller.store.benchmarks
 import controller.store.models
 import controller.store.telemetry  # noqa: F401 - registers its tables on Base.metadata
 

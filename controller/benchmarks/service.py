@@ -1,0 +1,107 @@
+"""Run `playbooks/bench.yml` as a job and store each host's results when the job finishes.
+
+The job runs through the ordinary JobManager (same locking, events, timeouts, host view);
+a watcher thread waits for it, then reads each host's `edgefleet_result` ({"results": [...]})
+from the job record and stores it with the host's carbon zone from the inventory. A job
+whose watcher died with the server can be collected again by id (idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from controller.benchmarks.repository import BenchmarkRepository
+from controller.benchmarks.schema import InvalidResults, parse_results
+from controller.errors import ControllerError
+from controller.jobs.errors import InvalidRequest, JobConflict
+from controller.jobs.inventory import host_vars
+from controller.jobs.manager import ACTIVE, JobManager
+from controller.selection import Policy, select_fleet
+from controller.store import Job
+
+log = logging.getLogger("edgefleet.benchmarks")
+PLAYBOOK = "bench"
+ZONE_VAR = "edgefleet_carbon_zone"
+
+
+class NoResults(ControllerError):
+    http_status = 404
+
+
+class BenchmarkService:
+    def __init__(self, manager: JobManager, repository: BenchmarkRepository) -> None:
+        self.manager, self.repository = manager, repository
+
+    def run(
+        self,
+        *,
+        limit: str | None,
+        extra_vars: dict[str, Any] | None,
+        timeout_s: int | None,
+        requested_by: str,
+    ) -> dict[str, Any]:
+        job = self.manager.submit(
+            PLAYBOOK,
+            limit=limit,
+            extra_vars=extra_vars,
+            timeout_s=timeout_s,
+            requested_by=requested_by,
+        )
+        threading.Thread(
+            target=self._collect_when_done, args=(job["id"],), daemon=True,
+            name=f"bench-collect-{job['id']}",
+        ).start()
+        return job
+
+    def _collect_when_done(self, job_id: str) -> None:
+        self.manager.wait(job_id)
+        try:
+            summary = self.collect(job_id)
+            log.info("benchmark job %s: stored %d result(s)", job_id, summary["stored"])
+        except Exception:  # noqa: BLE001 - a watcher thread must report, never die silently
+            log.exception("benchmark job %s: results could not be stored", job_id)
+
+    def collect(self, job_id: str) -> dict[str, Any]:
+        """Store a finished bench job's per-host results; per-host problems are reported."""
+        job = self.manager.get(job_id)
+        if job["playbook"] != PLAYBOOK:
+            raise InvalidRequest(f"job {job_id} ran {job['playbook']!r}, not {PLAYBOOK!r}")
+        if job["status"] in ACTIVE:
+            raise JobConflict(f"job {job_id} is still {job['status']}")
+        zones = self._zones(job_id, [h["host"] for h in job["hosts"]])
+        stored, devices, problems = 0, [], {}
+        for h in job["hosts"]:
+            result = h.get("result") or {}
+            if h["status"] not in ("ok", "changed") or "results" not in result:
+                problems[h["host"]] = h.get("msg") or f"no results ({h['status']})"
+                continue
+            try:
+                results = parse_results(result["results"], f"{h['host']} results")
+            except InvalidResults as exc:
+                problems[h["host"]] = str(exc)
+                continue
+            rows = self.repository.add(h["host"], results, zones.get(h["host"]), job_id)
+            stored += len(rows)
+            devices.append(h["host"])
+        return {"job_id": job_id, "stored": stored, "devices": devices, "problems": problems}
+
+    def _zones(self, job_id: str, hosts: list[str]) -> dict[str, str]:
+        with self.manager.store.session() as s:
+            job = s.get(Job, job_id)
+            inventory = Path(job.inventory) if job else None
+        if not hosts or inventory is None or not inventory.exists():
+            return {}
+        hv = host_vars(inventory, ",".join(hosts), self.manager.settings.ansible_cfg)
+        return {h: str(v[ZONE_VAR]) for h, v in hv.items() if v.get(ZONE_VAR)}
+
+    def select(
+        self, policy: Policy, device: str | None = None, variants: list[str] | None = None
+    ) -> dict[str, Any]:
+        results = self.repository.by_device(device)
+        if not results:
+            where = f"device {device!r}" if device else "any device"
+            raise NoResults(f"no benchmark results stored for {where}")
+        return select_fleet(results, policy, variants=variants)

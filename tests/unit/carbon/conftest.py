@@ -1,0 +1,1 @@
+from tests.fake_electricitymaps import fake_api  # noqa: F401 - the loopback server fixture
