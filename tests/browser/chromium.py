@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -56,3 +57,12 @@ def shot(page: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def log_in(page: object, base_url: str, token: str, next_path: str = "/ui/fleet") -> None:
+    """Through the login form, as a user would; lands on `next_path` with the role shown."""
+    page.goto(f"{base_url}/ui/login?next={quote(next_path)}")
+    page.fill("#token", token)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"**{next_path}")
+    page.wait_for_selector("#whoami:has-text('role:')")

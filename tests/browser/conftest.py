@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
@@ -58,11 +57,3 @@ def new_page(browser: object) -> Iterator[Callable[[], tuple[object, PageErrors]
     yield make
     for page in pages:
         page.close()
-
-
-def log_in(page: object, base_url: str, token: str, next_path: str = "/ui/fleet") -> None:
-    page.goto(f"{base_url}/ui/login?next={quote(next_path)}")
-    page.fill("#token", token)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"**{next_path}")
-    page.wait_for_selector("#whoami:has-text('role:')")

@@ -12,8 +12,8 @@ import re
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.chromium import shot
-from tests.browser.conftest import LocalController, log_in
+from tests.browser.chromium import log_in, shot
+from tests.browser.conftest import LocalController
 
 
 def test_login_is_required_and_the_token_never_reaches_the_page(
