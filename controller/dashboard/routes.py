@@ -48,6 +48,7 @@ def _page(request: Request, template: str, page: str, **context: Any) -> HTMLRes
 
 @router.get("/", response_class=HTMLResponse)
 def home() -> RedirectResponse:
+    """`/ui/` and `/` open the fleet."""
     return RedirectResponse("/ui/fleet", status_code=307)
 
 
@@ -95,7 +96,4 @@ def install(app: FastAPI) -> None:
     """Mount the pages at /ui, their static files at /ui/static, and send / to the fleet."""
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=_HERE / "static"), name="dashboard-static")
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/ui/fleet", status_code=307)
+    app.add_api_route("/", home, include_in_schema=False)

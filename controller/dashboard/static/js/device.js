@@ -119,7 +119,7 @@ function showDevice(d) {
   if (a) {
     fact(dl, "inventory groups", (a.groups ?? []).join(", "));
     fact(dl, "inventory address", a.address);
-    for (const [k, v] of Object.entries(a.facts ?? {})) fact(dl, k, v);
+    for (const [k, v] of Object.entries(a.facts ?? {})) fact(dl, `ping: ${k}`, v);
   }
   const rows = (d.latest ?? []).map((s) => el("tr", {},
     el("td", {}, s.name),

@@ -37,7 +37,9 @@ function row(d) {
       : `${fmtBytes(r.memUsed)}${r.memTotal ? ` / ${fmtBytes(r.memTotal)}` : ""}`),
     cell(r.gpu === null ? null
       : `${(r.gpu * 100).toFixed(0)} %${r.gpuPower === null ? "" : ` · ${r.gpuPower.toFixed(0)} W`}`),
-    cell(r.power === null ? null : `${r.power.value.toFixed(1)} W`, r.power?.where),
+    // An estimate (no power sensor on the device) is marked as one, never passed off as measured.
+    cell(r.power === null ? null
+      : `${r.power.estimated ? "≈ " : ""}${r.power.value.toFixed(1)} W`, r.power?.where),
     cell(fmtAge(d.heartbeat_age_s)),
     lastJob,
     el("td", { class: "problems" }, problems.join(", ")),

@@ -31,7 +31,8 @@ export function reading(latest = []) {
     memTotal: find(latest, "memory_total_bytes")[0]?.value ?? null,
     gpu: gpus.length ? Math.max(...gpus.map((s) => s.value)) : null,
     gpuPower: gpuPower.length ? gpuPower.reduce((a, s) => a + s.value, 0) : null,
-    power: power && { value: power.value, where: `${labelText(power)} (${power.source})` },
+    power: power && { value: power.value, where: `${labelText(power)} (${power.source})`,
+                      estimated: String(power.source).startsWith("estimated") },
     throttled: throttled ? (throttled.value & THROTTLED_NOW_BITS) !== 0 : false,
   };
 }
