@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES="debootstrap qemu-user-static binfmt-support chrony iperf3 openssh-client \
-dpkg-dev iproute2 procps util-linux prometheus postgresql docker-compose"
+dpkg-dev iproute2 procps util-linux prometheus postgresql docker-compose chromium"
 
 missing=""
 for pkg in $DEB_PACKAGES; do

@@ -68,6 +68,7 @@ if [ "$(id -u)" = 0 ]; then
 
 The demo fleet stays up:
   controller  $url   (admin token in $token_file, log $EDGEFLEET_HOME/controller.log)
+  dashboard   $url/ui/fleet   (log in with that admin token)
   inventory   $inventory
   watch it    EDGEFLEET_HOME=$EDGEFLEET_HOME .venv/bin/edgefleet devices --watch 2
   stop it     make demo-stop

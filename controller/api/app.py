@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from controller import __version__
-from controller.api import errors, hosts, jobs
-from controller.api.auth import require_token
+from controller.api import errors, hosts, inventory, jobs
+from controller.api.auth import ApiTokens, require_token
+from controller.api.auth import router as auth_router
 from controller.api.benchmarks import router as benchmarks_router
 from controller.api.devices import router as devices_router
 from controller.api.discovery import admin_router as discovery_router
@@ -20,6 +21,7 @@ from controller.benchmarks.repository import BenchmarkRepository
 from controller.benchmarks.service import BenchmarkService
 from controller.carbon import CarbonIntensity
 from controller.config import Settings
+from controller.dashboard import install as install_dashboard
 from controller.discovery.service import DiscoveryService
 from controller.jobs.manager import JobManager
 from controller.prometheus import file_sd, targets
@@ -29,8 +31,12 @@ from controller.telemetry.service import TelemetryService
 log = logging.getLogger("edgefleet.controller")
 
 
-def create_app(settings: Settings | None = None, api_token: str | None = None) -> FastAPI:
-    """The API app; on start it closes orphaned jobs, on stop it cancels its own running ones."""
+def create_app(settings: Settings | None = None, api_token: str | None = None,
+               read_token: str | None = None) -> FastAPI:
+    """The API app and the dashboard; `api_token` may operate, `read_token` only read.
+
+    On start it closes orphaned jobs, on stop it cancels its own running ones."""
+    tokens = ApiTokens(api_token, read_token)  # a bad combination fails before anything opens
     settings = settings or Settings.from_env()
     store = Store(settings.db_url)
     manager = JobManager(settings, store)
@@ -58,13 +64,15 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
 
     app = FastAPI(title="edgefleet controller", version=__version__, lifespan=lifespan)
     app.state.settings, app.state.store, app.state.manager = settings, store, manager
-    app.state.api_token = api_token
+    app.state.api_tokens = tokens
     app.state.telemetry = telemetry
     app.state.discovery = discovery
     app.state.benchmarks = BenchmarkService(manager, BenchmarkRepository(store, carbon))
     errors.install(app)
     guarded = [Depends(require_token)]
+    app.include_router(auth_router, dependencies=guarded)
     app.include_router(jobs.router, dependencies=guarded)
+    app.include_router(inventory.router, dependencies=guarded)
     app.include_router(hosts.router, dependencies=guarded)
     app.include_router(devices_router, dependencies=guarded)
     app.include_router(benchmarks_router, dependencies=guarded)
@@ -73,6 +81,9 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     app.include_router(discovery_router, dependencies=guarded)
     # A device enrolling has no token yet: its claim secret is checked by the registry.
     app.include_router(discovery_claim_router)
+
+    # Pages hold no data and no secret: their scripts call the API above with the user's token.
+    install_dashboard(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

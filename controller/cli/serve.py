@@ -1,4 +1,4 @@
-"""`edgefleet controller serve`: the REST API (and later the dashboard) under uvicorn."""
+"""`edgefleet controller serve`: the REST API and the web dashboard under uvicorn."""
 
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ def serve(
         Path | None, typer.Option("--inventory", "-i", help="Inventory the API runs jobs on.")
     ] = None,
 ) -> None:
-    """Serve the REST API. Beyond loopback, EDGEFLEET_API_TOKEN must be set (bearer token)."""
+    """Serve the REST API and the dashboard (/ui). Beyond loopback, EDGEFLEET_API_TOKEN must be
+    set (the operator's bearer token); EDGEFLEET_API_READ_TOKEN adds a read-only one."""
     token = os.environ.get("EDGEFLEET_API_TOKEN") or None
+    read_token = os.environ.get("EDGEFLEET_API_READ_TOKEN") or None
     if not _is_loopback(host) and not token:
         runtime.err.print(f"[red]error:[/] refusing to serve on {host} without EDGEFLEET_API_TOKEN")
         raise typer.Exit(runtime.EXIT_BAD_INPUT)
@@ -45,5 +47,9 @@ def serve(
     settings = Settings.from_env(inventory=inventory.resolve() if inventory else None)
     # Agents push every few seconds over one keep-alive connection: uvicorn's default 5 s
     # idle timeout would close it just as the next push is sent.
-    uvicorn.run(create_app(settings, api_token=token), host=host, port=port, log_level="info",
-                timeout_keep_alive=75)
+    with runtime.errors_as_exit():
+        api = create_app(settings, api_token=token, read_token=read_token)
+    shown = f"[{host}]" if ":" in host else host
+    runtime.err.print(f"dashboard: http://{shown}:{port}/ui/"
+                      + (" (log in with an API token)" if token else ""))
+    uvicorn.run(api, host=host, port=port, log_level="info", timeout_keep_alive=75)
