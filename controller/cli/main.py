@@ -6,6 +6,7 @@ from controller.cli import agent as agent_cli
 from controller.cli import devices as devices_cli
 from controller.cli import discovery as discovery_cli
 from controller.cli import lab as lab_cli
+from controller.cli import registry as registry_cli
 from controller.cli import run as run_cli
 from controller.cli import serve as serve_cli
 from controller.cli import token as token_cli
@@ -23,3 +24,4 @@ app.add_typer(lab_cli.app, name="lab")
 app.add_typer(token_cli.app, name="token")
 app.add_typer(agent_cli.app, name="agent")
 app.add_typer(discovery_cli.app, name="discovery")
+app.add_typer(registry_cli.app, name="registry")
