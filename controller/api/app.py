@@ -14,6 +14,7 @@ from controller.api.auth import require_token
 from controller.api.devices import router as devices_router
 from controller.api.discovery import admin_router as discovery_router
 from controller.api.discovery import claim_router as discovery_claim_router
+from controller.api.registry import router as registry_router
 from controller.api.telemetry import router as telemetry_router
 from controller.config import Settings
 from controller.discovery.service import DiscoveryService
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None) -
     app.include_router(jobs.router, dependencies=guarded)
     app.include_router(hosts.router, dependencies=guarded)
     app.include_router(devices_router, dependencies=guarded)
+    app.include_router(registry_router, dependencies=guarded)
     # Agents authenticate with their own device token, checked by the telemetry service.
     app.include_router(telemetry_router)
     app.include_router(discovery_router, dependencies=guarded)
