@@ -20,7 +20,7 @@ def push_base(client: RegistryClient, ref: str, platform: Platform, rootfs: Path
     """Push `rootfs` as a one-layer image for `platform` and add it to the `ref` index."""
     repo, tag = split_ref(ref)
     layer = layer_from_dir(rootfs)
-    client.push_blob(repo, layer.blob)
+    client.push_blob(repo, layer.blob, layer.digest)
     config = {
         **platform.as_oci(),
         "config": {"Cmd": cmd, "Env": env or ["PATH=/usr/local/bin:/usr/bin:/bin"]},

@@ -115,10 +115,11 @@ class Builder:
                 mounted += 1
         self.progress(f"base layers in {ref.repo} ({mounted} mounted)")
 
-        weights_sha = hashlib.sha256(req.weights.read_bytes()).hexdigest()
+        data = req.weights.read_bytes()
+        weights_sha = hashlib.sha256(data).hexdigest()
         model_path = f"{MODELS_DIR}/{req.model}/{req.version}/{req.weights.name}"
-        layer = build_layer({model_path: req.weights})
-        self.client.push_blob(ref.repo, layer.blob)
+        layer = build_layer({model_path: data})
+        self.client.push_blob(ref.repo, layer.blob, layer.digest)
         self.progress(f"model layer {layer.digest[:19]} pushed ({len(layer.blob)} bytes)")
 
         meta = labels.model_labels(req.task, req.model, req.version, req.accelerator, weights_sha)

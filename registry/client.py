@@ -303,9 +303,11 @@ class RegistryClient:
         if location:
             self._send("DELETE", urljoin(str(response.url), location), f"cancel {what}")
 
-    def push_blob(self, repo: str, data: bytes) -> str:
-        """Monolithic upload (POST then PUT ?digest=), skipped when the blob is already there."""
-        digest = sha256_digest(data)
+    def push_blob(self, repo: str, data: bytes, digest: str | None = None) -> str:
+        """Monolithic upload (POST then PUT ?digest=), skipped when the blob is already there.
+
+        `digest` saves re-hashing a large blob the caller already hashed."""
+        digest = digest or sha256_digest(data)
         if self.blob_exists(repo, digest):
             return digest
         what = f"upload {digest} to {repo}"

@@ -11,15 +11,22 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+# Fixed, so the same content always gives the same digest; 6 = gzip's own default (9 costs
+# seconds on large, incompressible weights for a few bytes).
+GZIP_LEVEL = 6
+
 
 @dataclass(frozen=True)
 class Layer:
     blob: bytes  # gzip-compressed tar, what is pushed
     diff_id: str  # sha256 of the uncompressed tar, what the config lists
+    digest: str  # sha256 of the blob
 
-    @property
-    def digest(self) -> str:
-        return "sha256:" + hashlib.sha256(self.blob).hexdigest()
+
+def _layer(tar_bytes: bytes) -> Layer:
+    blob = gzip.compress(tar_bytes, compresslevel=GZIP_LEVEL, mtime=0)
+    return Layer(blob, "sha256:" + hashlib.sha256(tar_bytes).hexdigest(),
+                 "sha256:" + hashlib.sha256(blob).hexdigest())
 
 
 def _info(name: str, **kw: object) -> tarfile.TarInfo:
@@ -46,9 +53,7 @@ def build_layer(files: dict[str, bytes | Path], modes: dict[str, int] | None = N
             data = source.read_bytes() if isinstance(source, Path) else source
             info = _info(path.lstrip("/"), size=len(data), mode=modes.get(path, 0o644))
             tar.addfile(info, io.BytesIO(data))
-    tar_bytes = raw.getvalue()
-    return Layer(gzip.compress(tar_bytes, mtime=0),
-                 "sha256:" + hashlib.sha256(tar_bytes).hexdigest())
+    return _layer(raw.getvalue())
 
 
 def layer_from_dir(root: Path) -> Layer:
@@ -66,6 +71,4 @@ def layer_from_dir(root: Path) -> Layer:
             elif path.is_file():
                 with path.open("rb") as fh:
                     tar.addfile(_info(name, size=stat.st_size, mode=stat.st_mode & 0o7777), fh)
-    tar_bytes = raw.getvalue()
-    return Layer(gzip.compress(tar_bytes, mtime=0),
-                 "sha256:" + hashlib.sha256(tar_bytes).hexdigest())
+    return _layer(raw.getvalue())

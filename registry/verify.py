@@ -7,6 +7,8 @@ platform and its labels on task/model (the index entry and repo name are only cl
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -206,3 +208,12 @@ class Verifier:
                     return result
                 result.misses.append(outcome)
         return result
+
+    def verify_many(self, queries: Iterable[tuple[str, Platform, str | None, str | None]],
+                    workers: int = 8) -> list[VerifyResult]:
+        """Many (task, platform, model, version) checks over one connection pool, in order.
+
+        Each check is a chain of round trips; running chains side by side hides the latency
+        (httpx.Client is thread-safe)."""
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda q: self.verify(*q), queries))

@@ -128,7 +128,9 @@ def predict(engine, ref, info, cmd, runner, timeout):
         try:
             env = dict(e.split("=", 1) for e in image_env(info) if "=" in e)
             argv = cmd or list((info.get("Config") or {}).get("Cmd") or [])
-            proc = subprocess.run(["chroot", mount] + argv, capture_output=True, text=True,
+            # The image's env replaces ours (PATH too), so find chroot before switching.
+            chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+            proc = subprocess.run([chroot, mount] + argv, capture_output=True, text=True,
                                   timeout=timeout, env=env)
         finally:
             engine.run(["image", "unmount", ref], check=False)
@@ -230,7 +232,7 @@ def main():
                                     "previous": previous})
             result["status"] = "deployed"
             changed = True
-    except (DeployError, subprocess.TimeoutExpired, ValueError) as exc:
+    except (DeployError, subprocess.TimeoutExpired, ValueError, OSError) as exc:
         result["error"] = str(exc)
         result["stage"] = getattr(exc, "stage", "timeout")
         if previous and previous.get("digest") != digest and result["engine"]:
@@ -242,7 +244,7 @@ def main():
                         p["health_timeout"])
                 result["status"] = "rolled_back"
                 result["rolled_back_to"] = previous["digest"]
-            except (DeployError, subprocess.TimeoutExpired, ValueError) as again:
+            except (DeployError, subprocess.TimeoutExpired, ValueError, OSError) as again:
                 result["error"] += f"; rollback check failed too: {again}"
     module.exit_json(changed=changed, deploy=result)
 

@@ -196,3 +196,13 @@ def test_registry_down_is_unavailable(tmp_path):
         pytest.raises(errors.Unavailable),
     ):
         Verifier(c).verify("image-classification", ARM64, "tiny")
+
+
+def test_verify_many_keeps_order_and_exactness(with_bases, weights):
+    with RegistryClient(with_bases.url) as client:
+        Builder(client).build(request(weights, AMD64, task="many", model="one"))
+        results = Verifier(client).verify_many([
+            ("many", AMD64, "one", "1.0"), ("many", ARM64, "one", "1.0"),
+            ("man", AMD64, "one", "1.0"), ("many", AMD64, "one", "1.0")])
+    assert [r.found is not None for r in results] == [True, False, False, True]
+    assert results[1].misses[0].reason == PLATFORM_MISSING
