@@ -27,6 +27,9 @@ from registry.verify import select_entry
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+# The model layer of an OCI image is an uncompressed tar: weights barely compress and gzip
+# would dominate the build time. Docker schema 2 only knows gzip layers.
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 MODELS_DIR = "/models"
 
@@ -118,7 +121,7 @@ class Builder:
         data = req.weights.read_bytes()
         weights_sha = hashlib.sha256(data).hexdigest()
         model_path = f"{MODELS_DIR}/{req.model}/{req.version}/{req.weights.name}"
-        layer = build_layer({model_path: data})
+        layer = build_layer({model_path: data}, compress=docker)
         self.client.push_blob(ref.repo, layer.blob, layer.digest)
         self.progress(f"model layer {layer.digest[:19]} pushed ({len(layer.blob)} bytes)")
 
@@ -135,7 +138,7 @@ class Builder:
             "config": {"mediaType": DOCKER_CONFIG if docker else OCI_CONFIG,
                        "digest": config_digest, "size": len(config_raw)},
             "layers": [*copy.deepcopy(base.body.get("layers") or []),
-                       {"mediaType": DOCKER_LAYER if docker else OCI_LAYER,
+                       {"mediaType": DOCKER_LAYER if docker else OCI_LAYER_TAR,
                         "digest": layer.digest, "size": len(layer.blob)}],
         }
         if not docker:  # Docker schema 2 has no annotations field

@@ -11,8 +11,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-# Fixed, so the same content always gives the same digest; 6 = gzip's own default (9 costs
-# seconds on large, incompressible weights for a few bytes).
+# Fixed, so the same content always gives the same digest.
 GZIP_LEVEL = 6
 
 
@@ -23,8 +22,8 @@ class Layer:
     digest: str  # sha256 of the blob
 
 
-def _layer(tar_bytes: bytes) -> Layer:
-    blob = gzip.compress(tar_bytes, compresslevel=GZIP_LEVEL, mtime=0)
+def _layer(tar_bytes: bytes, compress: bool = True) -> Layer:
+    blob = gzip.compress(tar_bytes, compresslevel=GZIP_LEVEL, mtime=0) if compress else tar_bytes
     return Layer(blob, "sha256:" + hashlib.sha256(tar_bytes).hexdigest(),
                  "sha256:" + hashlib.sha256(blob).hexdigest())
 
@@ -37,8 +36,11 @@ def _info(name: str, **kw: object) -> tarfile.TarInfo:
     return info
 
 
-def build_layer(files: dict[str, bytes | Path], modes: dict[str, int] | None = None) -> Layer:
-    """Layer from {absolute path in image: bytes or host file}; parent dirs are added."""
+def build_layer(files: dict[str, bytes | Path], modes: dict[str, int] | None = None,
+                compress: bool = True) -> Layer:
+    """Layer from {absolute path in image: bytes or host file}; parent dirs are added.
+
+    `compress=False` suits model weights: they barely compress, and gzip costs seconds."""
     modes = modes or {}
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -53,7 +55,7 @@ def build_layer(files: dict[str, bytes | Path], modes: dict[str, int] | None = N
             data = source.read_bytes() if isinstance(source, Path) else source
             info = _info(path.lstrip("/"), size=len(data), mode=modes.get(path, 0o644))
             tar.addfile(info, io.BytesIO(data))
-    return _layer(raw.getvalue())
+    return _layer(raw.getvalue(), compress)
 
 
 def layer_from_dir(root: Path) -> Layer:
