@@ -206,3 +206,32 @@ def test_verify_many_keeps_order_and_exactness(with_bases, weights):
             ("man", AMD64, "one", "1.0"), ("many", AMD64, "one", "1.0")])
     assert [r.found is not None for r in results] == [True, False, False, True]
     assert results[1].misses[0].reason == PLATFORM_MISSING
+
+
+def test_docker_manifest_list_written_by_skopeo_is_read_per_platform(with_bases, weights):
+    """skopeo converts our OCI index to a Docker manifest list (v2s2) in another repo."""
+    import subprocess
+
+    with RegistryClient(with_bases.url) as client:
+        Builder(client).build(request(weights, ARM64, task="dockerfmt", model="net"))
+        Builder(client).build(request(weights, AMD64, task="dockerfmt", model="net"))
+    src = f"{with_bases.netloc}/models/dockerfmt/net:1.0"
+    dest = f"{with_bases.netloc}/models/dockerfmt/net-v2:1.0"
+    subprocess.run(["skopeo", "copy", "--all", "--format", "v2s2", "--src-tls-verify=false",
+                    "--dest-tls-verify=false", f"docker://{src}", f"docker://{dest}"],
+                   check=True, capture_output=True, timeout=120)
+    assert oracle.raw(dest)["mediaType"] == (
+        "application/vnd.docker.distribution.manifest.list.v2+json")
+    with RegistryClient(with_bases.url) as client:
+        top = client.get_manifest("models/dockerfmt/net-v2", "1.0")
+        assert top.is_index
+        # The repo name says net-v2 but the labels say net: exact match refuses it...
+        miss = Verifier(client).verify("dockerfmt", ARM64, "net-v2", "1.0")
+        assert miss.found is None and miss.misses[0].reason == LABEL_MISMATCH
+        # ...while the labels themselves are read from the arm64 child's config, not amd64's.
+        outcome = Verifier(client).check("models/dockerfmt/net-v2", "1.0", ARM64,
+                                         {labels.TASK: "dockerfmt", labels.MODEL: "net"})
+    assert outcome.platform == "linux/arm64"
+    assert outcome.index_digest == top.digest
+    assert oracle.digest(f"{with_bases.netloc}/models/dockerfmt/net-v2@{outcome.manifest_digest}",
+                         "arm64") == outcome.manifest_digest
