@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES="debootstrap qemu-user-static binfmt-support chrony iperf3 openssh-client \
-dpkg-dev iproute2 procps util-linux prometheus postgresql docker-compose chromium"
+dpkg-dev iproute2 procps util-linux prometheus postgresql docker-compose chromium \
+docker-registry skopeo podman buildah runc busybox-static"
 
 missing=""
 for pkg in $DEB_PACKAGES; do
@@ -22,6 +23,21 @@ if [ -n "$missing" ]; then
         rm -f /usr/sbin/policy-rc.d
     else
         echo "bootstrap: not root, skipping Debian packages:$missing (lab tests will be skipped)"
+    fi
+fi
+
+# The registry tests' arm64 base image needs an arm64 static busybox: fetched once with apt
+# into a cache, through a private arm64 package list (the machine's dpkg is not touched).
+ARM64_BUSYBOX=/var/cache/edgefleet/busybox-arm64/busybox
+if [ "$(id -u)" = 0 ] && [ ! -x "$ARM64_BUSYBOX" ]; then
+    dir=$(dirname "$ARM64_BUSYBOX"); mkdir -p "$dir/lists/partial"
+    opts="-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists=$dir/lists"
+    if apt-get $opts update -qq && (cd "$dir" && apt-get $opts download -qq busybox-static:arm64); then
+        dpkg-deb -x "$dir"/busybox-static_*_arm64.deb "$dir/pkg"
+        cp "$dir/pkg/bin/busybox" "$ARM64_BUSYBOX"
+        rm -rf "$dir/pkg" "$dir/lists" "$dir"/*.deb
+    else
+        echo "bootstrap: could not fetch busybox-static:arm64 (arm64 registry tests will fail)"
     fi
 fi
 

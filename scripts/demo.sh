@@ -62,6 +62,8 @@ if [ "$(id -u)" = 0 ]; then
         done
     fi
     $EF agent install --inventory "$inventory" --controller-url "$url" || status=1
+    # Model registry on the bridge: verify per arch, build what is missing, deploy by digest.
+    scripts/demo-registry.sh "$bridge" "$inventory" || status=1
     echo "agents installed; live figures for 15 s:"
     $EF devices --watch 3 --count 5
     cat <<MSG
@@ -70,6 +72,7 @@ The demo fleet stays up:
   controller  $url   (admin token in $token_file, log $EDGEFLEET_HOME/controller.log)
   dashboard   $url/ui/fleet   (log in with that admin token)
   inventory   $inventory
+  registry    http://$bridge:5000   (edgefleet registry ls --url http://$bridge:5000)
   watch it    EDGEFLEET_HOME=$EDGEFLEET_HOME .venv/bin/edgefleet devices --watch 2
   stop it     make demo-stop
 MSG

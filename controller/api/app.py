@@ -16,6 +16,7 @@ from controller.api.benchmarks import router as benchmarks_router
 from controller.api.devices import router as devices_router
 from controller.api.discovery import admin_router as discovery_router
 from controller.api.discovery import claim_router as discovery_claim_router
+from controller.api.registry import router as registry_router
 from controller.api.telemetry import router as telemetry_router
 from controller.benchmarks.repository import BenchmarkRepository
 from controller.benchmarks.service import BenchmarkService
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None,
     app.include_router(hosts.router, dependencies=guarded)
     app.include_router(devices_router, dependencies=guarded)
     app.include_router(benchmarks_router, dependencies=guarded)
+    app.include_router(registry_router, dependencies=guarded)
     # Agents authenticate with their own device token, checked by the telemetry service.
     app.include_router(telemetry_router)
     app.include_router(discovery_router, dependencies=guarded)

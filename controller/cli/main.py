@@ -8,6 +8,7 @@ from controller.cli import discovery as discovery_cli
 from controller.cli import inventory as inventory_cli
 from controller.cli import lab as lab_cli
 from controller.cli import prometheus as prometheus_cli
+from controller.cli import registry as registry_cli
 from controller.cli import run as run_cli
 from controller.cli import select as select_cli
 from controller.cli import serve as serve_cli
@@ -29,3 +30,4 @@ app.add_typer(agent_cli.app, name="agent")
 app.add_typer(discovery_cli.app, name="discovery")
 app.command("inventory")(inventory_cli.inventory)
 app.add_typer(prometheus_cli.app, name="prometheus")
+app.add_typer(registry_cli.app, name="registry")

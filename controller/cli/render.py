@@ -83,8 +83,22 @@ def _install_agent(r: dict[str, Any]) -> str:
             f"{r.get('controller_url', '?')} · device {r.get('device_id') or '?'}")
 
 
+def _deploy_model(r: dict[str, Any]) -> str:
+    digest = str(r.get("digest") or "?")[:19]
+    if r.get("status") in ("deployed", "unchanged"):
+        where = r.get("platform", "?")
+        return f"{r['status']} {digest} · {where} · prediction {r.get('prediction')}"
+    back = f" · rolled back to {str(r['rolled_back_to'])[:19]}" if r.get("rolled_back_to") else ""
+    return f"{r.get('status')} {digest} at {r.get('stage')}: {r.get('error')}{back}"
+
+
+def _container_engine(r: dict[str, Any]) -> str:
+    return f"{r.get('version')}" + (" (installed now)" if r.get("installed") else "")
+
+
 _SUMMARY = {"ping": _ping, "upgrade": _upgrade, "timesync": _timesync, "monitor": _monitor,
-            "install_agent": _install_agent}
+            "install_agent": _install_agent, "deploy_model": _deploy_model,
+            "container_engine": _container_engine}
 
 
 def summary(playbook: str, host: dict[str, Any]) -> str:

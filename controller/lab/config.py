@@ -13,7 +13,7 @@ STATE_DIR_ENV = "EDGEFLEET_LAB_DIR"
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 # Bump when the rootfs recipe changes so stale caches are never reused.
-ROOTFS_VERSION = 1
+ROOTFS_VERSION = 2
 ROOTFS_PACKAGES = (
     "openssh-server",
     "python3",
@@ -23,6 +23,11 @@ ROOTFS_PACKAGES = (
     "iperf3",
     "procps",
     "init-system-helpers",
+    # Container engine for the model-registry deploy tests (podman pulls by digest; runc,
+    # not crun: crun fails on this machine's hybrid cgroups).
+    "podman",
+    "runc",
+    "containernetworking-plugins",  # provides container-network-stack (debootstrap can't pick)
 )
 
 APT_REPO_PORT = 8873

@@ -1,0 +1,122 @@
+"""Registry and deployment endpoints: list, verify, build, and deploy a verified digest.
+
+The registry URL and credentials come from the server's settings (EDGEFLEET_REGISTRY_*),
+never from the request: a caller cannot point the controller at another host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.api.jobs import _who
+from controller.errors import ControllerError
+from controller.jobs.manager import JobManager
+from controller.registry_service import service
+from controller.registry_service.settings import RegistrySettings
+from registry import labels
+
+router = APIRouter(prefix="/api")
+_NAME = r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$"
+_TAG = r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$"
+
+
+class NoImage(ControllerError):
+    """Verify found nothing for the deployment: nothing is launched; the plan says why."""
+
+    http_status = 409
+
+
+def _settings(request: Request) -> RegistrySettings:
+    found = getattr(request.app.state, "registry_settings", None)
+    return found or RegistrySettings.from_env()
+
+
+class BuildBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    arch: str = Field(min_length=1, max_length=32, description="aarch64, arm64, arm/v7, amd64...")
+    task: str = Field(pattern=_NAME, max_length=64)
+    model: str = Field(pattern=_NAME, max_length=64)
+    version: str = Field("1.0", pattern=_TAG)
+    weights: str = Field(min_length=1, description="Weights file path on the controller.")
+    base: str | None = Field(None, description="Runtime base REPO:TAG (default from settings).")
+    accelerator: str = Field("cpu", pattern=r"^(cpu|cuda|tensorrt)$")
+
+
+class DeploymentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    arch: str = Field(min_length=1, max_length=32)
+    task: str = Field(pattern=_NAME, max_length=64)
+    model: str | None = Field(None, pattern=_NAME, max_length=64)
+    version: str | None = Field(None, pattern=_TAG)
+    limit: str | None = Field(None, description="Ansible host pattern of the devices.")
+    name: str = Field("model", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    health_cmd: list[str] = Field(default_factory=list, max_length=32)
+    serial: list[int | str] | None = Field(None, description="Batches, e.g. [1, '50%'].")
+    max_fail_percentage: int = Field(0, ge=0, le=100)
+    runner: str = Field("container", pattern=r"^(container|rootfs)$")
+    timeout_s: int | None = Field(None, ge=1, le=86400)
+
+
+@router.get("/registry/images")
+def images(request: Request) -> list[dict[str, Any]]:
+    with _settings(request).client() as client:
+        return service.list_images(client)
+
+
+@router.get("/registry/verify")
+def verify(
+    request: Request,
+    arch: str = Query(min_length=1, max_length=32),
+    task: str = Query(pattern=_NAME, max_length=64),
+    model: str | None = Query(None, pattern=_NAME, max_length=64),
+    version: str | None = Query(None, pattern=_TAG),
+) -> dict[str, Any]:
+    """200 either way: `found` (pinned digest) or `plan` (what a build would push)."""
+    with _settings(request).client() as client:
+        return service.verify(client, arch, task, model, version).as_dict()
+
+
+@router.post("/registry/build", status_code=201)
+def build(body: BuildBody, request: Request) -> dict[str, Any]:
+    settings = _settings(request)
+    with settings.client() as client:
+        return service.build(client, arch=body.arch, task=body.task, model=body.model,
+                             version=body.version, weights=Path(body.weights),
+                             base=body.base or settings.base, accelerator=body.accelerator)
+
+
+@router.post("/deployments", status_code=201)
+def deploy(body: DeploymentBody, request: Request) -> dict[str, Any]:
+    """Verify first, then run deploy_model.yml with the pinned digest (never a tag)."""
+    settings = _settings(request)
+    with settings.client() as client:
+        result = service.verify(client, body.arch, body.task, body.model, body.version)
+        insecure = client.base.startswith("http://")
+    if not result.found:
+        reasons = "; ".join(m.detail for m in result.misses) or "no candidates"
+        raise NoImage(f"no image for {body.task} on {result.platform}: {reasons}")
+    found = result.found
+    image, _, digest = found.pinned.partition("@")
+    extra: dict[str, Any] = {
+        "edgefleet_deploy_name": body.name,
+        "edgefleet_deploy_image": image,
+        "edgefleet_deploy_digest": digest,
+        "edgefleet_deploy_platform": found.platform,
+        "edgefleet_deploy_labels": {k: found.labels[k] for k in
+                                    (labels.TASK, labels.MODEL, labels.VERSION)},
+        "edgefleet_deploy_health_cmd": body.health_cmd,
+        "edgefleet_deploy_insecure": insecure,
+        "edgefleet_deploy_max_fail_percentage": body.max_fail_percentage,
+        "edgefleet_deploy_runner": body.runner,
+    }
+    if body.serial:
+        extra["edgefleet_deploy_serial"] = body.serial
+    manager: JobManager = request.app.state.manager
+    job = manager.submit("deploy_model", limit=body.limit, extra_vars=extra,
+                         timeout_s=body.timeout_s, requested_by=_who(request))
+    return {"job": job, "image": found.as_dict()}

@@ -1,0 +1,51 @@
+"""Registry endpoint and credentials, from EDGEFLEET_REGISTRY_* or ~/.docker/config.json.
+
+EDGEFLEET_REGISTRY_URL (e.g. http://10.0.0.1:5000), EDGEFLEET_REGISTRY_USERNAME and
+EDGEFLEET_REGISTRY_PASSWORD (or EDGEFLEET_REGISTRY_PASSWORD_FILE), EDGEFLEET_REGISTRY_BASE
+(the multi-arch runtime base image, REPO:TAG in the same registry)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from registry.auth import Credentials, docker_config_credentials
+from registry.client import RegistryClient
+from registry.errors import InvalidReference
+
+DEFAULT_BASE = "runtime/python:3"
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    url: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    base: str = DEFAULT_BASE
+    timeout_s: float = 30.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> RegistrySettings:
+        env = os.environ
+        password = env.get("EDGEFLEET_REGISTRY_PASSWORD")
+        if not password and (path := env.get("EDGEFLEET_REGISTRY_PASSWORD_FILE")):
+            password = Path(path).read_text().strip()
+        values: dict[str, object] = {
+            "url": env.get("EDGEFLEET_REGISTRY_URL"),
+            "username": env.get("EDGEFLEET_REGISTRY_USERNAME"),
+            "password": password,
+            "base": env.get("EDGEFLEET_REGISTRY_BASE", DEFAULT_BASE),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def credentials(self) -> Credentials | None:
+        if self.username:
+            return Credentials(self.username, self.password or "")
+        return docker_config_credentials(self.url) if self.url else None
+
+    def client(self) -> RegistryClient:
+        if not self.url:
+            raise InvalidReference("no registry URL: pass --url or set EDGEFLEET_REGISTRY_URL")
+        return RegistryClient(self.url, self.credentials(), timeout=self.timeout_s)

@@ -1,0 +1,58 @@
+"""REST: /api/registry/images|verify|build and /api/deployments against the real registry."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from controller.api.app import create_app
+from controller.registry_service.settings import RegistrySettings
+from tests.registry.images import BASE_REF
+from tests.registry.server import free_port
+
+
+@pytest.fixture
+def api(settings, with_bases):
+    app = create_app(settings)
+    app.state.registry_settings = RegistrySettings(url=with_bases.url, base=BASE_REF)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_build_verify_list_over_http(api, weights, with_bases):
+    query = {"arch": "aarch64", "task": "speech-to-text", "model": "whisper-tiny"}
+    missing = api.get("/api/registry/verify", params=query)
+    assert missing.status_code == 200
+    assert missing.json()["found"] is None and missing.json()["plan"]["action"] == "build"
+
+    built = api.post("/api/registry/build", json={**query, "weights": str(weights),
+                                                  "version": "0.1"})
+    assert built.status_code == 201, built.text
+    digest = built.json()["manifest_digest"]
+
+    found = api.get("/api/registry/verify", params={**query, "arch": "arm64/v8"}).json()
+    assert found["found"]["manifest_digest"] == digest
+    assert found["found"]["pinned"].endswith(f"/models/speech-to-text/whisper-tiny@{digest}")
+
+    rows = api.get("/api/registry/images").json()
+    row = next(r for r in rows if r["repo"] == "models/speech-to-text/whisper-tiny")
+    assert row["platforms"] == ["linux/arm64"] and row["task"] == "speech-to-text"
+
+
+def test_bad_input_and_missing_image_and_registry_down(api, settings):
+    assert api.get("/api/registry/verify", params={"arch": "arm64", "task": "Bad Task"}
+                   ).status_code == 422
+    unknown_arch = api.get("/api/registry/verify", params={"arch": "x86", "task": "car"})
+    assert unknown_arch.status_code == 400 and "unknown architecture" in unknown_arch.json()[
+        "detail"]
+    extra = api.post("/api/registry/build", json={"arch": "arm64", "task": "t", "model": "m",
+                                                  "weights": "/x", "url": "http://evil"})
+    assert extra.status_code == 422  # the registry URL is server configuration, not input
+    no_image = api.post("/api/deployments", json={"arch": "arm64", "task": "nothing-here",
+                                                  "model": "m", "limit": "all"})
+    assert no_image.status_code == 409 and "no image" in no_image.json()["detail"]
+    assert api.get("/api/jobs").json() == []  # nothing launched
+
+    api.app.state.registry_settings = RegistrySettings(url=f"http://127.0.0.1:{free_port()}")
+    down = api.get("/api/registry/images")
+    assert down.status_code == 503 and "unreachable" in down.json()["detail"]

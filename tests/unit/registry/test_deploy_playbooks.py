@@ -1,0 +1,57 @@
+"""deploy_model.yml and container_engine.yml keep the playbook result contract and the rules."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from controller.cli.render import summary
+from tests.unit.test_playbook_contract import PLAYBOOKS, _tasks
+
+NAMES = ("deploy_model", "container_engine")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_result_fact_is_set_last_and_play_targets_all(name):
+    tasks = _tasks(name)
+    setters = [i for i, t in enumerate(tasks)
+               if "edgefleet_result" in (t.get("ansible.builtin.set_fact") or {})]
+    assert len(setters) == 1
+    assert tasks[setters[0]]["ansible.builtin.set_fact"]["cacheable"] is True
+    for later in tasks[setters[0] + 1:]:
+        assert "ansible.builtin.fail" in later and "when" in later
+    play = yaml.safe_load((PLAYBOOKS / f"{name}.yml").read_text())[0]
+    assert play["hosts"] == "{{ edgefleet_targets | default('all') }}"
+    assert play["gather_facts"] is False
+
+
+def test_deploy_rolls_out_in_batches_with_a_threshold_and_pins_a_digest():
+    play = yaml.safe_load((PLAYBOOKS / "deploy_model.yml").read_text())[0]
+    assert "edgefleet_deploy_serial" in play["serial"]
+    assert "edgefleet_deploy_max_fail_percentage" in play["max_fail_percentage"]
+    deploy = play["tasks"][0]["edgefleet_deploy"]
+    assert deploy["digest"] == "{{ edgefleet_deploy_digest }}"
+
+
+def test_container_engine_uses_os_packages_and_never_writes_engine_config():
+    text = (PLAYBOOKS / "container_engine.yml").read_text()
+    for forbidden in ("curl", "wget", "get_url", "| sh", "apt_repository", "template",
+                      "ansible.builtin.copy", "lineinfile", "blockinfile"):
+        assert forbidden not in text
+    modules = {k for t in _tasks("container_engine") for k in t if k.startswith("ansible.")}
+    assert modules == {"ansible.builtin.stat", "ansible.builtin.apt", "ansible.builtin.command",
+                       "ansible.builtin.set_fact"}
+
+
+def test_summaries_of_deploy_results():
+    ok = {"status": "deployed", "digest": "sha256:" + "a" * 64, "platform": "linux/arm64",
+          "prediction": {"label": "bird"}}
+    assert summary("deploy_model", {"result": ok}) == (
+        "deployed sha256:aaaaaaaaaaaa · linux/arm64 · prediction {'label': 'bird'}")
+    back = {"status": "rolled_back", "digest": "sha256:" + "b" * 64, "stage": "health",
+            "error": "exit 4", "rolled_back_to": "sha256:" + "a" * 64}
+    assert summary("deploy_model", {"result": back}) == (
+        "rolled_back sha256:bbbbbbbbbbbb at health: exit 4 · rolled back to sha256:aaaaaaaaaaaa")
+    assert summary("container_engine", {"result": {"version": "podman version 4.3.1",
+                                                   "installed": True}}) == (
+        "podman version 4.3.1 (installed now)")
