@@ -2,8 +2,9 @@
 
 The job runs through the ordinary JobManager (same locking, events, timeouts, host view);
 a watcher thread waits for it, then reads each host's `edgefleet_result` ({"results": [...]})
-from the job record and stores it with the host's carbon zone from the inventory. A job
-whose watcher died with the server can be collected again by id (idempotent).
+from the job record -- or from the fact cache when the record had to drop a big one -- and
+stores it with the host's carbon zone from the inventory. A job whose watcher died with the
+server can be collected again by id (idempotent).
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from controller.selection import Policy, select_fleet
 from controller.store import Job
 
 log = logging.getLogger("edgefleet.benchmarks")
+PLAYBOOK = "bench"
+ZONE_VAR = "edgefleet_carbon_zone"
 
 
 def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
-
-PLAYBOOK = "bench"
-ZONE_VAR = "edgefleet_carbon_zone"
 
 
 class NoResults(ControllerError):
