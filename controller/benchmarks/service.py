@@ -2,14 +2,17 @@
 
 The job runs through the ordinary JobManager (same locking, events, timeouts, host view);
 a watcher thread waits for it, then reads each host's `edgefleet_result` ({"results": [...]})
-from the job record and stores it with the host's carbon zone from the inventory. A job
-whose watcher died with the server can be collected again by id (idempotent).
+from the job record -- or from the fact cache when the record had to drop a big one -- and
+stores it with the host's carbon zone from the inventory. A job whose watcher died with the
+server can be collected again by id (idempotent).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,10 @@ from controller.store import Job
 log = logging.getLogger("edgefleet.benchmarks")
 PLAYBOOK = "bench"
 ZONE_VAR = "edgefleet_carbon_zone"
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
 
 
 class NoResults(ControllerError):
@@ -74,7 +81,7 @@ class BenchmarkService:
         zones = self._zones(job_id, [h["host"] for h in job["hosts"]])
         stored, devices, problems = 0, [], {}
         for h in job["hosts"]:
-            result = h.get("result") or {}
+            result = h.get("result") or self._cached_result(h["host"], job) or {}
             if h["status"] not in ("ok", "changed") or "results" not in result:
                 problems[h["host"]] = h.get("msg") or f"no results ({h['status']})"
                 continue
@@ -87,6 +94,23 @@ class BenchmarkService:
             stored += len(rows)
             devices.append(h["host"])
         return {"job_id": job_id, "stored": stored, "devices": devices, "problems": problems}
+
+    def _cached_result(self, host: str, job: dict[str, Any]) -> dict[str, Any] | None:
+        """The host's `edgefleet_result` from Ansible's JSON fact cache (bench.yml caches it).
+
+        The job record caps a result at 32 KB and drops bigger ones (many models x variants
+        exceed that); the cache file holds it whole. Only a file written during this job
+        counts, never an older run's.
+        """
+        path = self.manager.settings.fact_cache_dir / host
+        started = job.get("started_at")
+        try:
+            fresh = started is not None and path.stat().st_mtime >= _epoch(started)
+            facts = json.loads(path.read_text()) if fresh else None
+        except (OSError, ValueError):
+            return None
+        found = facts.get("edgefleet_result") if isinstance(facts, dict) else None
+        return found if isinstance(found, dict) else None
 
     def _zones(self, job_id: str, hosts: list[str]) -> dict[str, str]:
         with self.manager.store.session() as s:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +21,8 @@ from controller.config import Settings
 from controller.selection import Policy, select_fleet
 from controller.store import Store
 
-out = Console()
+# Wide when piped, so a report saved to a file keeps one row per line.
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 
 class Mode(StrEnum):

@@ -129,6 +129,22 @@ def test_bad_results_from_one_host_lose_nothing_from_the_other(
     assert {r["device"] for r in bench_client.get("/api/benchmarks").json()} == {"local-a"}
 
 
+def test_results_over_the_job_record_cap_come_from_the_fact_cache(
+    bench_client: TestClient, bench_project: Path
+) -> None:
+    """The job record drops a host result over 32 KB; bench.yml's cached fact keeps it."""
+    rows = [r for i in range(12) for r in resnets("a", variant=f"v{i}", notes="x" * 400)]
+    assert len(json.dumps(rows)) > 32_000
+    write_results(bench_project, "local-a", {"results": rows})
+    write_results(bench_project, "local-b", {"results": resnets("b")})
+    job = run_and_wait(bench_client, 65)
+    [a] = [h for h in bench_client.get(f"/api/jobs/{job['id']}").json()["hosts"]
+           if h["host"] == "local-a"]
+    assert a["result"] is None  # what the job record kept
+    stored = bench_client.get("/api/benchmarks", params={"device": "local-a"}).json()
+    assert len(stored) == 60 and stored[0]["notes"] == "x" * 400
+
+
 @pytest.mark.parametrize(
     ("params", "status", "reason"),
     [

@@ -145,10 +145,4 @@ def test_api_errors_are_shown_in_words(served: LocalController, new_page) -> Non
     page.goto(f"{served.url}/ui/devices/no-such-device")
     expect(page.locator("#errors")).to_contain_text(
         "404: no device with id or name 'no-such-device'")
-    # Models and Registry arrive with their issues: until then their API is absent, and the
-    # page says so rather than showing an empty view.
-    for name, api in (("models", "/api/benchmarks"), ("registry", "/api/registry/images")):
-        page.click(f"nav a[href='/ui/{name}']")
-        expect(page.locator("#optional-state")).to_have_text(
-            f"Not available in this build: this controller has no {api} (the API answered 404).")
     assert errors.unexpected(("422", "404")) == []
