@@ -30,11 +30,8 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-# Nav entries: (page, label). Models and Registry come with the benchmark and registry issues;
-# their pages ask the API whether it exists and say so when it does not.
+# Nav entries: (page, label).
 NAV = (("fleet", "Fleet"), ("jobs", "Jobs"), ("models", "Models"), ("registry", "Registry"))
-# The API each optional page needs; 404 there means "not available in this build".
-OPTIONAL_APIS = {"models": "/api/benchmarks", "registry": "/api/registry/images"}
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -66,8 +63,7 @@ def fleet(request: Request) -> HTMLResponse:
 
 @router.get("/devices/{key}", response_class=HTMLResponse)
 def device(request: Request, key: str) -> HTMLResponse:
-    return _page(request, "device.html", "fleet", key=key,
-                 deployments_api="/api/deployments")
+    return _page(request, "device.html", "fleet", key=key)
 
 
 @router.get("/jobs", response_class=HTMLResponse)
@@ -82,14 +78,12 @@ def job(request: Request, job_id: str) -> HTMLResponse:
 
 @router.get("/models", response_class=HTMLResponse)
 def models(request: Request) -> HTMLResponse:
-    return _page(request, "optional.html", "models", title="Models",
-                 probe=OPTIONAL_APIS["models"])
+    return _page(request, "models.html", "models")
 
 
 @router.get("/registry", response_class=HTMLResponse)
 def registry(request: Request) -> HTMLResponse:
-    return _page(request, "optional.html", "registry", title="Registry",
-                 probe=OPTIONAL_APIS["registry"])
+    return _page(request, "registry.html", "registry")
 
 
 def install(app: FastAPI) -> None:

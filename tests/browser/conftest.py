@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -18,18 +18,23 @@ from tests.lab.conftest import Controller, free_port
 class LocalController(Controller):
     read_token: str = ""
     project: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         return dict(super().env(), EDGEFLEET_API_READ_TOKEN=self.read_token,
-                    EDGEFLEET_PROJECT_DIR=str(self.project))
+                    EDGEFLEET_PROJECT_DIR=str(self.project), **self.extra_env)
+
+
+def local_controller(project: Path, home: Path, **extra_env: str) -> LocalController:
+    """On loopback with both tokens; `extra_env` e.g. the registry URL it is to use."""
+    return LocalController("127.0.0.1", free_port(), home, project / "inventory.ini",
+                           secrets.token_urlsafe(24), read_token=secrets.token_urlsafe(24),
+                           project=project, extra_env=extra_env)
 
 
 @pytest.fixture(scope="module")
 def served(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalController]:
-    home = tmp_path_factory.mktemp("dashboard-home")
-    ctl = LocalController("127.0.0.1", free_port(), home, project / "inventory.ini",
-                          secrets.token_urlsafe(24), read_token=secrets.token_urlsafe(24),
-                          project=project)
+    ctl = local_controller(project, tmp_path_factory.mktemp("dashboard-home"))
     ctl.start()
     try:
         yield ctl

@@ -1,5 +1,5 @@
 // Device: facts, latest readings, live telemetry charts (GET /api/devices/{key}/metrics),
-// its jobs, and the deployed-model slot (filled once the registry API exists).
+// its jobs, and the deployed model (its latest deploy_model result).
 import {
   ApiError, api, badge, el, every, fmtAge, fmtTime, guarded, link, replaceRows, session,
 } from "./common.js";
@@ -137,20 +137,35 @@ async function showJobs(name) {
   "no job has targeted this device", 5);
 }
 
-async function showDeployment() {
+/** The latest deploy_model run on this host (GET /api/hosts/NAME keeps each playbook's
+ * latest result): what it deployed, or why it did not. Never a guess beyond that record. */
+async function showDeployment(name) {
   const slot = document.getElementById("deployed-model");
-  const probe = root.dataset.deploymentsApi;
+  let host;
   try {
-    await api(probe);
-    slot.textContent = `${probe} answers; this slot shows the deployed model in the next build.`;
+    host = await api(`/api/hosts/${encodeURIComponent(name)}`);
   } catch (err) {
-    if (err instanceof ApiError && (err.status === 404 || err.status === 405)) {
-      slot.textContent = "Not available in this build (no deployment API on this controller).";
-    } else {
-      slot.textContent = "unknown";
-      throw err;
-    }
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+    host = { results: {} };
   }
+  const last = (host.results ?? {}).deploy_model;
+  if (!last) {
+    slot.textContent = "no model deployed by edgefleet (no deploy_model job has run on it)";
+    return;
+  }
+  const d = last.result ?? {};
+  const dl = el("dl", { class: "facts" });
+  fact(dl, "status", d.status ?? last.status);
+  fact(dl, "image", d.image && d.digest ? `${d.image}@${d.digest}` : d.image);
+  fact(dl, "labels", d.labels && Object.entries(d.labels).map(([k, v]) => `${k}=${v}`).join(", "));
+  fact(dl, "platform", d.platform);
+  fact(dl, "engine", d.engine);
+  fact(dl, "error", d.error ?? last.msg);
+  fact(dl, "rolled back to", d.rolled_back_to);
+  fact(dl, "when", fmtTime(last.at));
+  dl.append(el("dt", {}, "job"), el("dd", {}, link(last.job_id, "jobs", last.job_id)));
+  slot.classList.remove("muted");
+  slot.replaceChildren(dl);
 }
 
 await session();
@@ -163,7 +178,7 @@ await guarded("device", async () => {
   showDevice(device);
 });
 guarded("jobs", () => showJobs(name));
-guarded("deployment", showDeployment);
+guarded("deployment", () => showDeployment(name));
 const refresh = async () => {
   const since = Number(rangeSelect.value);
   await guarded("device", async () => {
