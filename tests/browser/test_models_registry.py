@@ -156,6 +156,7 @@ def test_registry_verify_build_deploy_and_registry_down(
         pinned = found.locator("code").text_content()
         assert re.fullmatch(r"127\.0\.0\.1:\d+/models/image-classification/resnet18@sha256:"
                             r"[0-9a-f]{64}", pinned), pinned
+        expect(page.locator("#build-progress")).to_be_hidden()
         expect(image).to_contain_text("linux/amd64, linux/arm64")
         shot(page, "registry")
         shutil.copy(shot(page, "registry"), DOCS / "registry.png")
@@ -175,6 +176,16 @@ def test_registry_verify_build_deploy_and_registry_down(
         page.wait_for_url(re.compile(r".*/ui/jobs/[0-9a-f]{12}$"))
         expect(page.locator("tr[data-host=unreach]")).to_have_attribute(
             "data-status", "unreachable", timeout=60_000)
+        expect(page.locator("#job-status")).to_have_text("failed", timeout=60_000)
+        job_id = page.url.rsplit("/", 1)[1]
+        # The device page's deployed-model slot: that host's latest deploy_model result.
+        page.goto(f"{ctl.url}/ui/devices/unreach")
+        slot = page.locator("#deployed-model")
+        expect(slot).to_contain_text("statusunreachable")
+        expect(slot.locator("a")).to_have_text(job_id)
+        page.goto(f"{ctl.url}/ui/devices/local-a")
+        expect(slot).to_have_text(
+            "no model deployed by edgefleet (no deploy_model job has run on it)")
 
     page.goto(f"{ctl.url}/ui/registry")  # the registry is down now
     expect(page.locator("#errors")).to_contain_text("GET /api/registry/images failed — 503")
@@ -186,4 +197,5 @@ def test_registry_verify_build_deploy_and_registry_down(
     log_in(reader, ctl.url, ctl.read_token, "/ui/registry")
     expect(reader.locator("#build")).to_be_disabled()
     expect(reader.locator("#deploy")).to_be_disabled()
-    assert errors.unexpected(("409", "503")) == []
+    # 404s: the device pages read hosts no agent (or, for local-a, no job) has reported.
+    assert errors.unexpected(("409", "503", "404")) == []
