@@ -31,6 +31,18 @@ from tests.unit.selection.builders import resnets
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "screenshots"
+# torchvision's published figures per model (GMACs, weights file MB), so the MACs, FLOPs and
+# size columns differ per model; the builders' defaults are the same for all.
+CARDS = {"resnet18": (1.81, 44.7), "resnet34": (3.66, 83.3), "resnet50": (4.09, 97.8),
+         "resnet101": (7.80, 170.5), "resnet152": (11.51, 230.5)}
+
+
+def fixture_results(device: str, scale: float) -> list[BenchResult]:
+    rows = resnets(device, scale)
+    for r in rows:
+        gmacs, r["size_mb"] = CARDS[r["model"]]
+        r["macs"], r["flops"] = gmacs * 1e9, 2 * gmacs * 1e9
+    return [BenchResult.model_validate(r) for r in rows]
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +66,8 @@ def ctl(project: Path, tmp_path_factory: pytest.TempPathFactory,
     c.start()
     store = Store(Settings(home=home).db_url)
     repo = BenchmarkRepository(store, CarbonIntensity(CarbonSettings(token=None)))
-    repo.add("rpi-001", [BenchResult.model_validate(r) for r in resnets("rpi-001", 3.0)], "DE")
-    repo.add("gpu-001", [BenchResult.model_validate(r) for r in resnets("gpu-001")], None)
+    repo.add("rpi-001", fixture_results("rpi-001", 3.0), "DE")
+    repo.add("gpu-001", fixture_results("gpu-001", 1.0), None)
     store.dispose()
     try:
         yield c
@@ -77,6 +89,7 @@ def test_leaderboard_charts_sorting_and_selection(ctl: LocalController, new_page
     assert _models(page)[0] == "resnet152 fp32 2 thr"  # most accurate first
     row = page.locator("tr[data-model='resnet18 fp32 2 thr'] td")
     expect(row.nth(3)).to_have_text("161.7")           # p90 ms, x3 on this device
+    expect(row.nth(7)).to_have_text("1.81")            # GMACs
     expect(row.nth(8)).to_have_text("≈ 1.10")          # estimated energy marked
     expect(row.nth(9)).to_contain_text("†")            # DE fallback-table carbon marked
 
@@ -95,6 +108,9 @@ def test_leaderboard_charts_sorting_and_selection(ctl: LocalController, new_page
     labels = page.evaluate("""() => window.Chart.getChart(
         document.querySelector('figure[data-chart=memory] canvas')).data.labels""")
     assert labels[0] == "resnet152 fp32 2 thr" and len(labels) == 5
+    flops = page.evaluate("""() => window.Chart.getChart(
+        document.querySelector('figure[data-chart=flops] canvas')).data.datasets[0].data""")
+    assert flops == pytest.approx([23.02, 15.6, 8.18, 7.32, 3.62])
 
     page.fill("#budget", "300")
     page.fill("#tolerance", "0.05")
@@ -106,7 +122,7 @@ def test_leaderboard_charts_sorting_and_selection(ctl: LocalController, new_page
     expect(page.locator("#selection-facts")).to_contain_text("latency saving rate58.3 %")
     expect(page.locator("#selection-facts")).to_contain_text("accuracy drop2.8 %")
     expect(page.locator("figure[data-chart=pareto]")).to_have_attribute("data-points", "5")
-    shot(page, "models")
+    expect(page.locator("#bench-run")).to_be_enabled()  # the operator may start a run
     shutil.copy(shot(page, "models"), DOCS / "models.png")
 
     page.fill("#budget", "100")
@@ -117,6 +133,13 @@ def test_leaderboard_charts_sorting_and_selection(ctl: LocalController, new_page
     page.click("#selection-form button[type=submit]")
     expect(page.locator("#errors")).to_contain_text(
         "422: max accuracy drop in relative mode must be a fraction between 0 and 1")
+
+    # The test project has no bench.yml: the run button shows the API's refusal in words.
+    page.select_option("#bench-target", "edge")
+    page.click("#bench-run")
+    expect(page.locator("#errors")).to_contain_text(
+        "POST /api/benchmarks/run failed — 422: unknown playbook 'bench'")
+    expect(page.locator("#bench-run")).to_be_enabled()
     assert errors.unexpected(("422",)) == []
 
 
@@ -158,7 +181,6 @@ def test_registry_verify_build_deploy_and_registry_down(
                             r"[0-9a-f]{64}", pinned), pinned
         expect(page.locator("#build-progress")).to_be_hidden()
         expect(image).to_contain_text("linux/amd64, linux/arm64")
-        shot(page, "registry")
         shutil.copy(shot(page, "registry"), DOCS / "registry.png")
 
         # No image for the task: the API's 409 in words, and no job.
