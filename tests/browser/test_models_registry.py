@@ -184,10 +184,14 @@ def test_registry_verify_build_deploy_and_registry_down(
         shutil.copy(shot(page, "registry"), DOCS / "registry.png")
 
         # No image for the task: the API's 409 in words, and no job.
+        with ctl.client() as c:
+            jobs = len(c.get("/api/jobs").json())
         page.fill("#deploy-task", "speech-to-text")
         page.click("#deploy")
         expect(page.locator("#errors")).to_contain_text(
             "POST /api/deployments failed — 409: no image for speech-to-text on linux/arm64")
+        with ctl.client() as c:
+            assert len(c.get("/api/jobs").json()) == jobs
         # A verified image deploys by digest; the page links to the job's live page.
         page.fill("#deploy-task", "image-classification")
         page.select_option("#deploy-target", "unreach")

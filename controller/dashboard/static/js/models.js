@@ -33,7 +33,7 @@ function entry(r) {
     label: parts.join(" "), config: `${r.model}|${r.variant}|${r.batch}|${r.threads}`,
     accuracy_top1: r.accuracy_top1, p50: r.latency_ms.p50, p90: r.latency_ms.p90,
     p99: r.latency_ms.p99, peak_memory_mb: r.peak_memory_mb, size_mb: r.size_mb,
-    macs: giga(r.macs), gflops: giga(r.flops ?? (r.macs === null ? null : 2 * r.macs)),
+    macs: giga(r.macs), gflops: giga(r.flops),
     energy_j: r.energy_j, energy_estimated: r.energy_estimated,
     carbon_g: r.carbon_g, carbon_fallback: intensity?.source === "fallback",
     carbon_note: r.carbon?.note, throttled: r.throttled,
