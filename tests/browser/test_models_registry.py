@@ -223,5 +223,9 @@ def test_registry_verify_build_deploy_and_registry_down(
     log_in(reader, ctl.url, ctl.read_token, "/ui/registry")
     expect(reader.locator("#build")).to_be_disabled()
     expect(reader.locator("#deploy")).to_be_disabled()
+    reader.goto(f"{ctl.url}/ui/models")
+    expect(reader.locator("#bench-note")).to_have_text("read-only token: you can't start jobs")
+    expect(reader.locator("#bench-run")).to_be_disabled()
+    expect(reader.locator("#leaderboard tbody tr")).to_have_count(5)  # reading works
     # 404s: the device pages read hosts no agent (or, for local-a, no job) has reported.
     assert errors.unexpected(("409", "503", "404")) == []
