@@ -31,6 +31,8 @@ fi
 stamp=.venv/.edgefleet-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[test]'
+    # torch first and pinned, so the project's resolve never picks a newer (CUDA) build.
+    .venv/bin/pip install -q torch==2.13.0
+    .venv/bin/pip install -q -e '.[test,bench]'
     touch "$stamp"
 fi
