@@ -36,22 +36,27 @@ class RssSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
         self.samples: list[int] = []
+        self.times: list[float] = []  # perf_counter of each sample
+
+    def _take(self) -> None:
+        rss = rss_bytes()
+        if rss is not None:
+            self.times.append(time.perf_counter())
+            self.samples.append(rss)
 
     def _loop(self) -> None:
         while True:
-            rss = rss_bytes()
-            if rss is not None:
-                self.samples.append(rss)
+            self._take()
             if self._stop.wait(self._interval_s):
                 return
+
+    def between(self, t0: float, t1: float) -> list[int]:
+        """The samples taken in [t0, t1] (for per-phase and per-epoch figures)."""
+        return [s for t, s in zip(self.times, self.samples, strict=False) if t0 <= t <= t1]
 
     @property
     def peak_bytes(self) -> int | None:
         return max(self.samples) if self.samples else None
-
-    @property
-    def mean_bytes(self) -> float | None:
-        return sum(self.samples) / len(self.samples) if self.samples else None
 
     def __enter__(self) -> RssSampler:
         self._thread.start()
@@ -61,9 +66,7 @@ class RssSampler:
                  tb: TracebackType | None) -> None:
         self._stop.set()
         self._thread.join()
-        rss = rss_bytes()  # the state at the end counts too
-        if rss is not None:
-            self.samples.append(rss)
+        self._take()  # the state at the end counts too
 
 
 class CpuUse:
