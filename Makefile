@@ -21,6 +21,7 @@ bench: setup
 	.venv/bin/python benchmarks/agent_footprint.py
 	.venv/bin/python benchmarks/ingest.py
 	.venv/bin/python benchmarks/registry.py
+	.venv/bin/python benchmarks/harness.py
 
 demo-stop: setup
 	@scripts/demo-stop.sh

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from agent.discovery import Announcer
 
 DEFAULT_SPOOL = Path("/var/lib/edgefleet-agent/spool.db")
+# Deployed models report each inference here (agent.inference); "off" disables it.
+DEFAULT_INFERENCE_SOCKET = "/run/edgefleet-agent/inference.sock"
 TOKEN_ENV = "EDGEFLEET_AGENT_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 
@@ -55,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--announce-address", action="append", metavar="IPV4",
                      help="announce (and answer mDNS) only on this address; repeatable "
                           "(default: every LAN IPv4 address)")
+    run.add_argument("--inference-socket", default=DEFAULT_INFERENCE_SOCKET,
+                     help="UNIX socket for live inference records from model runtimes, or off")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -96,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     token = _token(args)
     url = urlsplit(args.controller)
     ctx = CollectorContext(interval_s=args.interval, controller_host=url.hostname,
-                           controller_port=url.port or (443 if url.scheme == "https" else 80))
+                           controller_port=url.port or (443 if url.scheme == "https" else 80),
+                           inference_socket=None if args.inference_socket == "off"
+                           else Path(args.inference_socket))
     announcer = None
     if args.announce or args.enrol:
         got, announcer = _announce(args, device_info(ctx), token)

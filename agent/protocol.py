@@ -45,8 +45,8 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"
 # Units a sample may carry: base units only (Prometheus conventions), no percent.
 UNITS = frozenset(
     {"ratio", "bytes", "bytes_total", "bytes_per_second", "celsius", "hertz", "seconds",
-     "seconds_total", "joules_total", "watts", "volts", "amperes", "count", "count_total", "info",
-     "timestamp_seconds", "flags"}
+     "seconds_total", "joules", "joules_total", "watts", "volts", "amperes", "count",
+     "count_total", "info", "timestamp_seconds", "flags"}
 )
 
 

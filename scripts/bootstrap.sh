@@ -47,6 +47,8 @@ fi
 stamp=.venv/.edgefleet-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[test,postgres]'
+    # torch first and pinned, so the project's resolve never picks a newer (CUDA) build.
+    .venv/bin/pip install -q torch==2.13.0
+    .venv/bin/pip install -q -e '.[test,postgres,bench]'
     touch "$stamp"
 fi

@@ -9,6 +9,7 @@ from agent.collectors.base import Collector, CollectorContext
 from agent.collectors.cpu import CpuCollector
 from agent.collectors.disk import DiskCollector
 from agent.collectors.identity import HeartbeatCollector, device_info
+from agent.collectors.inference import InferenceCollector
 from agent.collectors.latency import LatencyCollector
 from agent.collectors.memory import MemoryCollector
 from agent.collectors.network import NetworkCollector
@@ -26,4 +27,5 @@ def default_collectors(ctx: CollectorContext) -> list[Collector]:
 
     return [HeartbeatCollector(ctx), CpuCollector(ctx), MemoryCollector(ctx), DiskCollector(ctx),
             NetworkCollector(ctx), ThermalCollector(ctx), VcgencmdCollector(ctx),
-            NvidiaCollector(ctx), LatencyCollector(ctx), *power_collectors(ctx)]
+            NvidiaCollector(ctx), LatencyCollector(ctx), InferenceCollector(ctx),
+            *power_collectors(ctx)]

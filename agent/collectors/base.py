@@ -78,6 +78,9 @@ class CollectorContext:
     latency_timeout_s: float = 1.0
     # Overrides the per-arch default TDP of the estimate (agent/power/estimate.py).
     cpu_tdp_watts: float | None = None
+    # Where deployed models' runtimes send per-inference records (agent.inference);
+    # None: live inference reporting off.
+    inference_socket: Path | None = None
     # A pynvml-like module to use instead of importing pynvml (tests inject a fake).
     pynvml: Any = None
     # The one NVML session shared by the GPU collector and the GPU power source.

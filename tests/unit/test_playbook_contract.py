@@ -10,7 +10,7 @@ import yaml
 from controller.cli.render import summary
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
-NAMES = ("ping", "upgrade", "timesync", "monitor", "install_agent")
+NAMES = ("ping", "upgrade", "timesync", "monitor", "install_agent", "bench")
 
 
 def _tasks(name: str) -> list[dict]:

@@ -1,0 +1,118 @@
+"""`edgefleet bench MODEL...`: latency, memory, compute, energy and accuracy-card facts of zoo
+models on this machine, per variant, as a table or (`--json`) the list that `edgefleet select`
+and the controller read. torch is imported only when the command runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from controller.cli.runtime import errors_as_exit
+from controller.errors import ControllerError
+
+# Wide when piped (a 16-column table squeezed to 80 columns is unreadable).
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+
+
+class BenchInputError(ControllerError):
+    """Bad benchmark input (unknown model, weights that don't fit, unsupported variant)."""
+
+
+def _fmt(v: float | None, pattern: str) -> str:
+    return "-" if v is None else pattern.format(v)
+
+
+def table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title="model benchmarks (latency ms; accuracy from the model card)")
+    cols = ("model", "variant", "batch", "thr", "p50", "p90", "p99", "e2e p50", "img/s",
+            "size MB", "GMACs", "peak MB", "cpu %", "J/inf", "top-1", "flags")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("model", "variant", "flags") else "right")
+    for r in rows:
+        lat, e2e = r["latency_ms"], r["e2e_latency_ms"]
+        flags = []
+        if r["throttled"]:
+            flags.append(f"throttled×{r['throttled_samples']}")
+        if r["energy_estimated"]:
+            flags.append("energy est.")
+        if lat["n"] < 100:
+            flags.append(f"n={lat['n']}<100: p99≈max")
+        t.add_row(r["model"], r["variant"], str(r["batch"]), str(r["threads"]),
+                  f"{lat['p50']:.1f}", f"{lat['p90']:.1f}", f"{lat['p99']:.1f}",
+                  f"{e2e['p50']:.1f}", f"{r['throughput_ips']:.1f}", f"{r['size_mb']:.1f}",
+                  f"{r['macs'] / 1e9:.3f}", _fmt(r["peak_memory_mb"], "{:.0f}"),
+                  f"{r['cpu_util']:.0f}", _fmt(r["energy_j"], "{:.3g}"),
+                  f"{r['accuracy_top1']:.2f}", " ".join(flags))
+    return t
+
+
+def bench(
+    models: Annotated[list[str], typer.Argument(help="Zoo models, e.g. resnet18 resnet50.")],
+    iterations: Annotated[int, typer.Option(help="Timed iterations per row.")] = 300,
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up iterations.")] = 20,
+    batch: Annotated[list[int] | None, typer.Option(help="Batch size (repeat for several).")]
+    = None,
+    threads: Annotated[list[int] | None, typer.Option(help="torch threads (repeat; default "
+                                                          "min(2, CPUs)).")] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    variant: Annotated[list[str] | None, typer.Option(
+        help="fp32, int8-dynamic, bf16, fp16 (repeat; default: all the device supports).")]
+    = None,
+    weights: Annotated[Path | None, typer.Option(help="Local state_dict (.pth) for the one "
+                                                      "model; default random weights.")] = None,
+    trace: Annotated[Path | None, typer.Option(help="Write a torch profiler Chrome trace.")]
+    = None,
+    e2e_iterations: Annotated[int | None, typer.Option(help="End-to-end iterations "
+                                                            "(default iterations/3).")] = None,
+    throughput_batch: Annotated[int, typer.Option(help="Larger batch for throughput "
+                                                       "(0 = skip).")] = 8,
+    input_size: Annotated[int | None, typer.Option(help="Override the card's input size.")]
+    = None,
+    output: Annotated[Path | None, typer.Option(help="Also write the JSON list here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result list as JSON.")]
+    = False,
+) -> None:
+    """Benchmark zoo models here: latency (p50/p90/p99), e2e, throughput, memory, energy."""
+    with errors_as_exit():
+        try:
+            from bench.errors import BenchError
+            from bench.runner import BenchConfig, Runner
+        except ImportError as exc:
+            raise BenchInputError(f"the benchmark needs torch and Pillow (the project's "
+                                  f"bench extra; pip install torch==2.13.0 pillow): {exc}"
+                                  ) from None
+        config = BenchConfig(models=models, iterations=iterations, warmup=warmup,
+                             batches=batch or [1], device=device, variants=variant,
+                             weights=weights, trace=trace, e2e_iterations=e2e_iterations,
+                             throughput_batch=throughput_batch, input_size=input_size)
+        if threads:
+            config.threads = threads
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("starting", total=None)
+
+            def report(what: str, done: int, total: int) -> None:
+                progress.update(task, description=what, completed=done, total=total)
+
+            try:
+                rows = Runner(config, report).run()
+            except BenchError as exc:
+                raise BenchInputError(str(exc)) from None
+    text = json.dumps(rows, indent=2)
+    if output is not None:
+        output.write_text(text + "\n")
+    if as_json:
+        print(text)
+    else:
+        out.print(table(rows))
+        if any(r["weights"] == "random" for r in rows):
+            out.print("accuracy: from each model card (random weights were timed)")
