@@ -1,5 +1,6 @@
 #!/bin/sh
-# `make demo`: a small fleet, then ping, monitor, upgrade and timesync through the controller.
+# `make demo`: a small fleet, then ping, monitor, upgrade and timesync through the controller,
+# model benchmarks with greedy vs advanced selection, agents, the registry and the dashboard.
 # As root the fleet is a real lab (arm64 `rpi` + amd64 `gpu` hosts over SSH); without root
 # it is this machine reached through Ansible's local connection, and only the read-only
 # operations run (upgrade and timesync would change this machine).
@@ -41,6 +42,18 @@ fi
 status=0
 for playbook in $playbooks; do
     $EF run "$playbook" --inventory "$inventory" || status=1
+done
+
+# Model benchmarks and selection. The lab's hosts have no PyTorch (they are minimal Debian
+# rootfs without internet), so the candidates are measured on this machine as a device; on a
+# real fleet `POST /api/benchmarks/run` runs playbooks/bench.yml on each device instead.
+bench_json="$EDGEFLEET_HOME/demo-bench.json"
+$EF bench resnet18 resnet50 resnet152 mobilenet_v2 --variant fp32 --iterations 60 --warmup 5 \
+    --throughput-batch 0 --zone "${EDGEFLEET_DEMO_ZONE:-DE}" --output "$bench_json" || status=1
+for mode in "points 10" "relative 0.10"; do
+    set -- $mode
+    $EF select --results "$bench_json" --budget-ms 150 --acc-drop-mode "$1" \
+        --max-acc-drop "$2" || status=1
 done
 
 if [ "$(id -u)" = 0 ]; then

@@ -31,6 +31,20 @@ def _carbon(
     return grams_co2(r.energy_j, intensity), intensity, None
 
 
+def priced(carbon: CarbonIntensity, r: BenchResult, zone: str | None) -> dict[str, Any]:
+    """The result as JSON with `carbon_g` and how it was priced (shared by the store and
+    `edgefleet bench --zone`, so both price the same way)."""
+    grams, intensity, why = _carbon(carbon, r, zone)
+    data = r.model_dump(mode="json")
+    data["carbon_g"] = grams
+    data["carbon"] = {
+        "zone": zone,
+        "intensity": intensity.as_dict() if intensity else None,
+        "note": why,
+    }
+    return data
+
+
 def row_dict(row: BenchmarkResult) -> dict[str, Any]:
     """The result object, flat; `device` is the fleet device, the harness's `device`
     (cpu/cuda) reads `accelerator` here."""
@@ -58,14 +72,9 @@ class BenchmarkRepository:
         """Store one device's results; a job's earlier rows are replaced (re-collect is safe)."""
         rows = []
         for r in results:
-            grams, intensity, why = _carbon(self.carbon, r, zone)
-            data = r.model_dump(mode="json")
-            data["carbon_g"] = grams
-            data["carbon"] = {
-                "zone": zone,
-                "intensity": intensity.as_dict() if intensity else None,
-                "note": why,
-            }
+            data = priced(self.carbon, r, zone)
+            grams = data["carbon_g"]
+            source = (data["carbon"]["intensity"] or {}).get("source")
             rows.append(
                 BenchmarkResult(
                     device=device,
@@ -83,7 +92,7 @@ class BenchmarkRepository:
                     energy_estimated=r.energy_estimated,
                     carbon_g=grams,
                     carbon_zone=zone,
-                    carbon_source=intensity.source if intensity else None,
+                    carbon_source=source,
                     measured_at=r.timestamp,
                     data=data,
                 )

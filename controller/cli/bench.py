@@ -54,6 +54,24 @@ def table(rows: list[dict[str, Any]]) -> Table:
     return t
 
 
+def _priced(rows: list[dict[str, Any]], zone: str) -> list[dict[str, Any]]:
+    """carbon_g per row, priced at the hour each row was measured (as the controller does)."""
+    from controller.benchmarks.repository import priced
+    from controller.benchmarks.schema import BenchResult
+    from controller.carbon import CarbonIntensity
+    from controller.carbon.service import InvalidZone, check_zone
+
+    try:
+        check_zone(zone)
+    except InvalidZone as exc:
+        raise BenchInputError(str(exc)) from None
+    carbon = CarbonIntensity()
+    try:
+        return [{**r, **priced(carbon, BenchResult.model_validate(r), zone)} for r in rows]
+    finally:
+        carbon.close()
+
+
 def bench(
     models: Annotated[list[str], typer.Argument(help="Zoo models, e.g. resnet18 resnet50.")],
     iterations: Annotated[int, typer.Option(help="Timed iterations per row.")] = 300,
@@ -76,6 +94,10 @@ def bench(
                                                        "(0 = skip).")] = 8,
     input_size: Annotated[int | None, typer.Option(help="Override the card's input size.")]
     = None,
+    zone: Annotated[str | None, typer.Option(help="Grid zone (e.g. DE, KR) to price carbon "
+                                                   "per inference; Electricity Maps with "
+                                                   "EDGEFLEET_ELECTRICITYMAPS_TOKEN, else the "
+                                                   "offline table, marked.")] = None,
     output: Annotated[Path | None, typer.Option(help="Also write the JSON list here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result list as JSON.")]
     = False,
@@ -107,6 +129,8 @@ def bench(
                 rows = Runner(config, report).run()
             except BenchError as exc:
                 raise BenchInputError(str(exc)) from None
+        if zone is not None:
+            rows = _priced(rows, zone)
     text = json.dumps(rows, indent=2)
     if output is not None:
         output.write_text(text + "\n")

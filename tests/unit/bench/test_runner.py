@@ -129,3 +129,23 @@ def test_cli_json_is_the_list_and_bad_input_exits_2(tmp_path):
     assert bad.exit_code == 2 and "unknown model 'resnet9'" in bad.output
     bad = cli.invoke(app, ["bench", "resnet18", "--weights", str(tmp_path / "none.pth")])
     assert bad.exit_code == 2 and "does not exist" in bad.output
+
+
+def test_cli_zone_prices_carbon_per_inference_and_marks_the_fallback():
+    """No Electricity Maps token in tests: the offline table prices it, and says so."""
+    from controller.carbon import CarbonIntensity
+
+    cli = CliRunner()
+    args = ["bench", "mobilenet_v2", "--variant", "fp32", "--iterations", "3", "--warmup", "0",
+            "--e2e-iterations", "2", "--throughput-batch", "0", "--input-size", "32",
+            "--threads", "1", "--json"]
+    result = cli.invoke(app, [*args, "--zone", "DE"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)[0]
+    table = CarbonIntensity().for_zone("DE").g_per_kwh
+    assert row["energy_j"] > 0
+    assert row["carbon_g"] == pytest.approx(row["energy_j"] / 3.6e6 * table)
+    assert row["carbon"]["intensity"]["fallback"] is True
+    assert row["carbon"]["zone"] == "DE"
+    bad = cli.invoke(app, [*args, "--zone", "DE; rm -rf /"])
+    assert bad.exit_code == 2 and "zone" in bad.output
