@@ -42,8 +42,11 @@ def served(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         ctl.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Per module, not per session: while Playwright's sync API is open, the main thread has
+    a running asyncio loop, which breaks every later sync asyncio user in the session
+    (zeroconf's sync API, a second Playwright in the lab tests)."""
     with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
 
