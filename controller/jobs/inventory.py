@@ -181,13 +181,18 @@ def check_vars(hostvars: dict[str, dict[str, Any]]) -> None:
                 )
 
 
-def load(inventory: Path, ansible_cfg: Path | None = None) -> dict[str, Any]:
-    """The whole inventory as `ansible-inventory --list` gives it (groups and `_meta.hostvars`),
-    after the same checks a job gets: exists, no duplicate hosts, no passwords or misspellings."""
+def load(
+    inventory: Path, ansible_cfg: Path | None = None, *, limit: str | None = None
+) -> dict[str, Any]:
+    """The inventory (or the `limit` part of it) as `ansible-inventory --list` gives it (groups
+    and `_meta.hostvars`), after the checks every job gets: exists, a valid limit, no duplicate
+    hosts, no passwords or misspellings."""
     if not inventory.exists():
         raise InvalidRequest(f"inventory {inventory} does not exist")
+    if limit is not None and not _LIMIT.match(limit):
+        raise InvalidRequest(f"limit {limit!r} is not a valid host pattern")
     check_duplicates(inventory)
-    data = _ansible_inventory(inventory, None, ansible_cfg)
+    data = _ansible_inventory(inventory, limit, ansible_cfg)
     check_vars(data.get("_meta", {}).get("hostvars", {}))
     return data
 
@@ -204,14 +209,8 @@ def resolve_targets(
     inventory: Path, limit: str | None, ansible_cfg: Path | None = None
 ) -> list[Target]:
     """Hosts the job will touch; a limit that matches nothing is an error, not an empty run."""
-    if not inventory.exists():
-        raise InvalidRequest(f"inventory {inventory} does not exist")
-    if limit is not None and not _LIMIT.match(limit):
-        raise InvalidRequest(f"limit {limit!r} is not a valid host pattern")
-    check_duplicates(inventory)
-    data = _ansible_inventory(inventory, limit, ansible_cfg)
+    data = load(inventory, ansible_cfg, limit=limit)
     hostvars: dict[str, dict[str, Any]] = data.get("_meta", {}).get("hostvars", {})
-    check_vars(hostvars)
     membership = _groups_of(data)
     names = sorted(set(membership) | set(hostvars))
     if not names:
