@@ -136,6 +136,16 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A chart card (caption, canvas, an "empty" note) appended to `grid`; `config` is Chart.js's. */
+export function chartCard(grid, spec, config) {
+  const canvas = el("canvas", { "aria-label": spec.title, role: "img" });
+  const empty = el("p", { class: "muted empty", hidden: true });
+  const card = el("figure", { class: "card chart", "data-chart": spec.id, "data-points": "0" },
+    el("figcaption", {}, spec.title), el("div", { class: "canvas-box" }, canvas), empty);
+  grid.append(card);
+  return { spec, chart: new window.Chart(canvas, config), card, empty };
+}
+
 export function replaceRows(tbody, rows, emptyText, columns) {
   tbody.replaceChildren(
     ...(rows.length ? rows : [el("tr", { class: "placeholder" },

@@ -1,7 +1,7 @@
 // Device: facts, latest readings, live telemetry charts (GET /api/devices/{key}/metrics),
 // its jobs, and the deployed model (its latest deploy_model result).
 import {
-  ApiError, api, badge, el, every, fmtAge, fmtTime, guarded, link, replaceRows, session,
+  ApiError, api, badge, chartCard, el, every, fmtAge, fmtTime, guarded, link, replaceRows, session,
 } from "./common.js";
 
 const root = document.getElementById("device");
@@ -41,12 +41,7 @@ function seriesName(metric, labels, metricCount) {
 function setupCharts() {
   const grid = document.getElementById("charts");
   for (const spec of CHARTS) {
-    const canvas = el("canvas", { "aria-label": spec.title, role: "img" });
-    const empty = el("p", { class: "muted empty", hidden: true });
-    const card = el("figure", { class: "card chart", "data-chart": spec.id, "data-points": "0" },
-      el("figcaption", {}, spec.title), el("div", { class: "canvas-box" }, canvas), empty);
-    grid.append(card);
-    const chart = new window.Chart(canvas, {
+    charts.set(spec.id, chartCard(grid, spec, {
       type: "line",
       data: { datasets: [] },
       options: {
@@ -62,8 +57,7 @@ function setupCharts() {
           tooltip: { callbacks: { title: (items) => clock(items[0].parsed.x) } },
         },
       },
-    });
-    charts.set(spec.id, { spec, chart, card, empty });
+    }));
   }
 }
 

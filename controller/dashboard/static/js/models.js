@@ -1,7 +1,7 @@
 // Models: the benchmark leaderboard of one device (GET /api/benchmarks), bar charts of its
 // figures, the selection for a budget and tolerance (GET /api/selection) with its Pareto
 // chart, and a benchmark job (POST /api/benchmarks/run) followed on the job's live page.
-import { api, el, guarded, replaceRows, session } from "./common.js";
+import { api, chartCard, el, guarded, replaceRows, session } from "./common.js";
 
 const deviceSelect = document.getElementById("device");
 const tbody = document.querySelector("#leaderboard tbody");
@@ -80,17 +80,11 @@ function renderTable() {
 function setupBars() {
   const grid = document.getElementById("bars");
   for (const spec of BARS) {
-    const canvas = el("canvas", { "aria-label": spec.title, role: "img" });
-    const empty = el("p", { class: "muted empty", hidden: true });
-    const card = el("figure", { class: "card chart", "data-chart": spec.id, "data-points": "0" },
-      el("figcaption", {}, spec.title), el("div", { class: "canvas-box" }, canvas), empty);
-    grid.append(card);
-    const chart = new window.Chart(canvas, {
+    bars.set(spec.id, chartCard(grid, spec, {
       type: "bar", data: { labels: [], datasets: [] },
       options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true } },
         plugins: { legend: { display: spec.series.length > 1 } } },
-    });
-    bars.set(spec.id, { spec, chart, card, empty });
+    }));
   }
 }
 
