@@ -33,8 +33,9 @@ log = logging.getLogger("edgefleet.controller")
 
 
 def create_app(settings: Settings | None = None, api_token: str | None = None,
-               read_token: str | None = None) -> FastAPI:
-    """The API app and the dashboard; `api_token` may operate, `read_token` only read.
+               read_token: str | None = None, carbon: CarbonIntensity | None = None) -> FastAPI:
+    """The API app and the dashboard; `api_token` may operate, `read_token` only read;
+    `carbon` replaces the Electricity Maps client (tests pin its clock).
 
     On start it closes orphaned jobs, on stop it cancels its own running ones."""
     tokens = ApiTokens(api_token, read_token)  # a bad combination fails before anything opens
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None, api_token: str | None = None,
     telemetry = TelemetryService(settings.telemetry, store)
     discovery = DiscoveryService(settings, store)  # browses only with EDGEFLEET_DISCOVERY=1
     prometheus_sd = _prometheus_sd(settings, store)  # only with EDGEFLEET_PROMETHEUS_SD_FILE
-    carbon = CarbonIntensity()  # Electricity Maps token from EDGEFLEET_ELECTRICITYMAPS_TOKEN
+    # Electricity Maps token from EDGEFLEET_ELECTRICITYMAPS_TOKEN
+    carbon = carbon or CarbonIntensity()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

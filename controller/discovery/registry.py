@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,18 +42,22 @@ class ClaimAnswer:
 
 
 class Registry:
+    """The queue; `clock` (epoch seconds) stamps every decision and drives expiry, so tests
+    and replays pin time instead of racing the wall clock."""
+
     def __init__(self, store: Store, inventory_path: Path | None,
-                 settings: DiscoverySettings) -> None:
+                 settings: DiscoverySettings, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.inventory_path = inventory_path
         self.settings = settings
+        self.clock = clock
         # The store creates the tables it imports; this one may be imported after it.
         DiscoveredDevice.__table__.create(store.engine, checkfirst=True)  # type: ignore[attr-defined]
 
     # ---- from the browser -------------------------------------------------------------
-    def record(self, ann: Announcement, address: str, now: float | None = None) -> str:
+    def record(self, ann: Announcement, address: str) -> str:
         """Store or refresh one announcement; returns what happened (for logs and tests)."""
-        now = time.time() if now is None else now
+        now = self.clock()
         with self.store.session() as s:
             row = s.get(DiscoveredDevice, ann.device_id)
             if row is None:
@@ -75,9 +80,9 @@ class Registry:
                 setattr(row, key, value)
             return "refreshed"
 
-    def expire(self, now: float | None = None) -> int:
+    def expire(self) -> int:
         """Forget pending and rejected devices that stopped announcing; approved ones stay."""
-        cutoff = (time.time() if now is None else now) - self.settings.expire_s
+        cutoff = self.clock() - self.settings.expire_s
         with self.store.session() as s:
             gone = s.execute(delete(DiscoveredDevice).where(
                 DiscoveredDevice.status.in_((PENDING, REJECTED)),
@@ -103,8 +108,7 @@ class Registry:
         with self.store.session() as s:
             return _view(self._row(s, device_id))
 
-    def approve(self, device_id: str, by: str, alias: str | None = None,
-                now: float | None = None) -> dict[str, Any]:
+    def approve(self, device_id: str, by: str, alias: str | None = None) -> dict[str, Any]:
         """Put the device in the inventory group of its arch; its token waits for its claim."""
         with self.store.session() as s:
             row = self._row(s, device_id)
@@ -123,24 +127,24 @@ class Registry:
         with self.store.session() as s:
             row = self._row(s, device_id)
             row.status, row.alias, row.group = APPROVED, placed.alias, placed.group
-            row.decided_at, row.decided_by = time.time() if now is None else now, by
+            row.decided_at, row.decided_by = self.clock(), by
             log.info("approved %s (%s) as %s in group %s by %s", row.hostname, device_id,
                      placed.alias, placed.group, by)
             return _view(row)
 
-    def reject(self, device_id: str, by: str, now: float | None = None) -> dict[str, Any]:
+    def reject(self, device_id: str, by: str) -> dict[str, Any]:
         with self.store.session() as s:
             row = self._row(s, device_id)
             if row.status == APPROVED:
                 raise Conflict(f"device {device_id} is already approved as {row.alias!r}: "
                                "revoke its token and remove it from the inventory instead")
             row.status, row.decided_by = REJECTED, by
-            row.decided_at = time.time() if now is None else now
+            row.decided_at = self.clock()
             log.info("rejected %s (%s) by %s", row.hostname, device_id, by)
             return _view(row)
 
     # ---- from the device --------------------------------------------------------------
-    def claim(self, device_id: str, secret: str, now: float | None = None) -> ClaimAnswer:
+    def claim(self, device_id: str, secret: str) -> ClaimAnswer:
         """The device's poll: pending, the token (once), or an error saying why not."""
         given = hashlib.sha256(secret.encode()).hexdigest()
         with self.store.session() as s:
@@ -160,7 +164,7 @@ class Registry:
             won = s.execute(update(DiscoveredDevice).where(
                 DiscoveredDevice.device_id == device_id,
                 DiscoveredDevice.token_delivered_at.is_(None),
-            ).values(token_delivered_at=time.time() if now is None else now)).rowcount
+            ).values(token_delivered_at=self.clock())).rowcount
         if not won:
             raise Conflict(f"the token of {name!r} was already delivered; if the device lost "
                            f"it, issue a new one with `edgefleet token create {name} --rotate`")

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
+from controller.carbon import CarbonIntensity
 from controller.config import Settings
 from controller.jobs.views import iso
 from tests.api.conftest import wait_job
@@ -25,6 +26,7 @@ from tests.fake_electricitymaps import TOKEN, FakeElectricityMaps, fake_api  # n
 from tests.unit.selection.builders import resnets
 
 INTENSITY = 302.0
+NOW = datetime(2026, 12, 2, 2, 20, tzinfo=UTC)  # the controller's pinned "now"
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def bench_client(
     fake_api: FakeElectricityMaps,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[TestClient]:
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    hour = NOW.replace(minute=0)
     latest = {
         "zone": "DE", "carbonIntensity": INTENSITY, "datetime": iso(hour),
         "emissionFactorType": "lifecycle", "isEstimated": False, "estimationMethod": None,
@@ -62,7 +64,7 @@ def bench_client(
         project_dir=bench_project,
         inventory=bench_project / "bench_inventory.ini",
     )
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings, carbon=CarbonIntensity(now=lambda: NOW))) as c:
         yield c
 
 
@@ -77,7 +79,7 @@ def run_and_wait(c: TestClient, expected_rows: int) -> dict:
 def test_run_stores_results_per_device_with_carbon_and_selects(
     bench_client: TestClient, bench_project: Path, fake_api: FakeElectricityMaps  # noqa: F811
 ) -> None:
-    now = datetime.now(UTC).isoformat()
+    now = NOW.isoformat()
     write_results(bench_project, "local-a", {"results": resnets("ignored", timestamp=now)})
     write_results(bench_project, "local-b", {"results": resnets("x", scale=2.0, timestamp=now)})
     job = run_and_wait(bench_client, 10)

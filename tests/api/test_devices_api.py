@@ -17,21 +17,12 @@ from controller.config import Settings
 from controller.store import Host
 from controller.store.telemetry import Rollup1m
 from controller.telemetry import tokens
+from tests.clock import T0, Clock
 from tests.conftest import wait_for
 from tests.unit.telemetry.payloads import DEVICE_ID, body
 
 # Each test runs on SQLite and on a real PostgreSQL server.
 pytestmark = pytest.mark.backends
-
-T0 = 1_790_000_000.0  # the injected "now" of these tests
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -57,7 +48,7 @@ def test_online_then_offline_by_heartbeat_age(app) -> None:
     assert (never["name"], never["status"], never["online"], never["id"]) == (
         "rpi-01", "never_seen", False, None)
     push(app, token, body(1, 3, ts=T0 - 3, dropped=5))
-    clock.now = T0 + 10
+    clock.t = T0 + 10
     [dev] = c.get("/api/devices").json()
     assert (dev["id"], dev["status"], dev["online"], dev["heartbeat_age_s"]) == (
         DEVICE_ID, "online", True, 10.0)
@@ -66,7 +57,7 @@ def test_online_then_offline_by_heartbeat_age(app) -> None:
     assert dev["latest"] == [{"name": "cpu_usage_ratio", "labels": {"cpu": "total"},
                               "value": 2.25, "unit": "ratio", "source": "procfs",
                               "ts": T0 - 1}]
-    clock.now = T0 + 16  # default threshold: 15 s
+    clock.t = T0 + 16  # default threshold: 15 s
     assert c.get(f"/api/devices/{DEVICE_ID}").json()["status"] == "offline"
     push(app, token, body(4, 1, ts=T0 + 15))
     assert c.get("/api/devices/rpi-01").json()["online"] is True
@@ -112,7 +103,7 @@ def test_metrics_with_step_min_max_avg_and_labels(app) -> None:
     # 120 samples, one a second, values 0..119, two label sets interleaved by seq.
     push(app, token, body(1, 120, ts=T0 - 120, value=0.0))
     push(app, token, body(121, 60, ts=T0 - 60, labels={"cpu": "0"}, value=1000.0))
-    clock.now = T0
+    clock.t = T0
     res = c.get("/api/devices/rpi-01/metrics",
                 params={"name": "cpu_usage_ratio", "since": "120", "step": 60,
                         "labels": "cpu=total"})
@@ -138,8 +129,8 @@ def test_metrics_come_from_rollups_for_long_ranges(app) -> None:
     push(app, tokens.create(app.state.store, "rpi-01"), body(1, 90, ts=T0 - 7200, value=1.0))
     app.state.telemetry.maintain(T0 - 100)
     app.state.telemetry.maintain(T0)  # settled: rolled up
-    clock.now = T0 + 40 * 86400  # raw and 1m retention passed; 1h remains
-    app.state.telemetry.maintain(clock.now)
+    clock.t = T0 + 40 * 86400  # raw and 1m retention passed; 1h remains
+    app.state.telemetry.maintain(clock.t)
     out = c.get("/api/devices/rpi-01/metrics",
                 params={"name": "cpu_usage_ratio", "since": "45d", "step": 3600}).json()
     assert out["resolution"] == "1h"
@@ -182,6 +173,7 @@ def test_read_endpoints_need_the_admin_token(tmp_path: Path, settings: Settings)
 def test_the_server_rolls_up_on_its_own(settings: Settings) -> None:
     quick = replace(settings.telemetry, maintenance_interval_s=0.1, rollup_settle_s=0.0)
     app = create_app(replace(settings, telemetry=quick))
+    app.state.telemetry.clock = Clock()
     with TestClient(app) as c:
         token = tokens.create(app.state.store, "rpi-01")
         res = c.post("/api/telemetry", json=body(1, 30),

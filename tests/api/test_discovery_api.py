@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from controller.api.app import create_app
 from controller.config import PROJECT_DIR, Settings
 from controller.telemetry import tokens
+from tests.clock import Clock
 from tests.conftest import wait_for
 from tests.unit.discovery.conftest import (
     SECRET,
@@ -52,6 +53,7 @@ def client(settings: Settings, inventory_yml: Path,
     monkeypatch.delenv("EDGEFLEET_DISCOVERY", raising=False)  # no browser: records by hand
     app = create_app(dataclasses.replace(settings, inventory=inventory_yml),
                      api_token="admin-token")
+    app.state.telemetry.clock = app.state.discovery.registry.clock = Clock()
     with TestClient(app) as c:
         c.app.state.discovery.registry.record(announcement(), "192.0.2.41")
         yield c

@@ -15,6 +15,7 @@ from controller.api.app import create_app
 from controller.config import Settings
 from controller.store.telemetry import Device, DeviceToken, Sample, Series, Stream
 from controller.telemetry import tokens
+from tests.clock import T0, Clock
 from tests.unit.telemetry.payloads import DEVICE_ID, body, new_stream, raw
 
 # Each test runs on SQLite and on a real PostgreSQL server.
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.backends
 @pytest.fixture
 def app_client(settings: Settings) -> Iterator[tuple[TestClient, Any]]:
     app = create_app(settings)
+    app.state.telemetry.clock = Clock()  # retention and heartbeats never see the wall clock
     with TestClient(app) as c:
         yield c, app
 
@@ -66,17 +68,17 @@ def test_a_push_is_stored_and_the_device_registered(app_client, token) -> None:
 
 def test_replays_are_counted_as_duplicates_and_stored_once(app_client, token) -> None:
     client, app = app_client
-    first = body(1, 10)
+    first = body(1, 10, ts=T0 - 100)  # seq n at T0 - 101 + n, in every batch below
     assert client.post("/api/telemetry", json=first, headers=auth(token)).json() == {
         "accepted": 10, "duplicates": 0}
     # The same batch again (the agent never saw the answer), then one that overlaps it.
     assert client.post("/api/telemetry", json=first, headers=auth(token)).json() == {
         "accepted": 0, "duplicates": 10}
-    overlap = body(6, 10)
+    overlap = body(6, 10, ts=T0 - 95)
     assert client.post("/api/telemetry", json=overlap, headers=auth(token)).json() == {
         "accepted": 5, "duplicates": 5}
     # A new stream (the agent's spool was recreated) starts its own numbering.
-    fresh = body(1, 4, stream=new_stream())
+    fresh = body(1, 4, stream=new_stream(), ts=T0 - 50)
     assert client.post("/api/telemetry", json=fresh, headers=auth(token)).json()["accepted"] == 4
     assert counts(app)["telemetry_samples"] == 19
     with app.state.store.session() as s:
@@ -85,7 +87,7 @@ def test_replays_are_counted_as_duplicates_and_stored_once(app_client, token) ->
 
 def test_exactly_once_after_many_replays_in_any_interleaving(app_client, token) -> None:
     client, app = app_client
-    batches = [body(1 + 5 * k, 5, ts=1_780_000_000 + 5 * k) for k in range(8)]
+    batches = [body(1 + 5 * k, 5, ts=T0 - 60 + 5 * k) for k in range(8)]
     order = [0, 1, 1, 0, 2, 3, 2, 4, 4, 4, 5, 6, 5, 7, 7, 0]
     accepted = sum(
         client.post("/api/telemetry", json=batches[i], headers=auth(token)).json()["accepted"]

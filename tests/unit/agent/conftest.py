@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from agent.collectors.base import CollectorContext
+from tests.clock import Clock
 from tests.unit.agent.fake_pynvml import FakeNvml
-from tests.unit.agent.helpers import Clock, Commands
+from tests.unit.agent.helpers import Commands
 
 _HERE = Path(__file__).resolve().parent
 
@@ -23,7 +24,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1000.0)
 
 
 @pytest.fixture

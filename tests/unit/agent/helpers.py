@@ -1,4 +1,4 @@
-"""Shared test helpers: fixture trees, a fake clock, a fake command runner."""
+"""Shared test helpers: fixture trees and a fake command runner."""
 
 from __future__ import annotations
 
@@ -6,19 +6,6 @@ import shutil
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "agent"
-
-
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self, t: float = 1000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def tick(self, dt: float) -> None:
-        self.t += dt
 
 
 class Commands:

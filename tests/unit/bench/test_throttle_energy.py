@@ -8,7 +8,8 @@ import pytest
 from agent.collectors.base import CollectorContext
 from bench.energy import EnergyMeter
 from bench.throttle import ThrottleWatch
-from tests.unit.agent.helpers import FIXTURES, Clock, Commands, cmd, tree
+from tests.clock import Clock
+from tests.unit.agent.helpers import FIXTURES, Commands, cmd, tree
 
 
 def _ctx(tmp_path, **kw):
@@ -57,7 +58,7 @@ def test_energy_from_a_counter_is_measured_not_estimated(tmp_path):
     counter = sys_root / "class/powercap/intel-rapl-mmio:0/energy_uj"
     counter.write_text("0\n")
     meter = EnergyMeter(_ctx(tmp_path, sys_root=sys_root, proc_root=FIXTURES / "proc_x86",
-                             monotonic=Clock()))  # no carry-forward between reads
+                             monotonic=Clock(1000.0)))  # no carry-forward between reads
     with meter:
         meter.begin("w")
         counter.write_text("5000000\n")  # 5 J

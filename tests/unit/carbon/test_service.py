@@ -10,6 +10,7 @@ import pytest
 from controller.carbon import CarbonIntensity, CarbonSettings
 from controller.carbon.fallback import table
 from controller.carbon.service import InvalidZone
+from tests.clock import Clock
 from tests.fake_electricitymaps import TOKEN, FakeElectricityMaps
 
 LATEST = "/v3/carbon-intensity/latest"
@@ -17,19 +18,9 @@ HISTORY = "/v3/carbon-intensity/history"
 NOW = datetime(2026, 12, 2, 2, 20, tzinfo=UTC)
 
 
-class Clock:
-    """Monotonic time the test moves by hand (cache and backoff expiry)."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def service(api: FakeElectricityMaps, clock: Clock | None = None, **kw: object) -> CarbonIntensity:
     settings = CarbonSettings(token=TOKEN, base_url=api.url, **kw)  # type: ignore[arg-type]
-    return CarbonIntensity(settings, now=lambda: NOW, monotonic=clock or Clock())
+    return CarbonIntensity(settings, now=lambda: NOW, monotonic=clock or Clock(1000.0))
 
 
 def test_latest_keeps_value_datetime_estimation_and_factor(fake_api: FakeElectricityMaps) -> None:
@@ -55,7 +46,7 @@ def test_latest_slot_serves_the_publication_lag(fake_api: FakeElectricityMaps) -
 def test_cached_per_zone_for_minutes_then_refreshed(fake_api: FakeElectricityMaps) -> None:
     fake_api.serve(LATEST, "DE", 200, "latest_DE.json")
     fake_api.serve(LATEST, "KR", 200, "latest_KR.json")
-    clock = Clock()
+    clock = Clock(1000.0)
     svc = service(fake_api, clock, cache_s=600.0)
     for _ in range(5):
         svc.for_zone("DE")
@@ -102,7 +93,7 @@ def test_api_failures_fall_back_to_the_table_and_back_off(
     fake_api: FakeElectricityMaps, status: int, fixture: str, reason: str
 ) -> None:
     fake_api.serve(LATEST, "DE", status, fixture)
-    clock = Clock()
+    clock = Clock(1000.0)
     svc = service(fake_api, clock, backoff_s=300.0)
     got = svc.for_zone("DE")
     assert got.is_fallback and got.source == "fallback"

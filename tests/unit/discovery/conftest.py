@@ -21,6 +21,7 @@ from controller.discovery.announcements import Announcement
 from controller.discovery.registry import Registry
 from controller.discovery.settings import DiscoverySettings
 from controller.store import Store
+from tests.clock import Clock
 
 SECRET = "s" * 43  # the shape of secrets.token_urlsafe(32)
 
@@ -79,8 +80,15 @@ def store(settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
-def registry(store: Store, yaml_inventory: Path) -> Registry:
-    return Registry(store, yaml_inventory, DiscoverySettings(expire_s=600, max_pending=3))
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def registry(store: Store, yaml_inventory: Path, clock: Clock) -> Registry:
+    """The queue on a pinned clock (T0): expiry never races the suite's running time."""
+    return Registry(store, yaml_inventory, DiscoverySettings(expire_s=600, max_pending=3),
+                    clock=clock)
 
 
 @pytest.fixture

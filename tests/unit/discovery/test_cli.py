@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from controller.cli.main import app
 from controller.config import Settings
 from controller.discovery.registry import Registry
+from tests.clock import Clock
 from tests.unit.discovery.conftest import SECRET, announcement
 
 DEV = "2f1c6a52-7c59-5f0e-9d8e-6b1b7f1e0a01"
@@ -21,7 +23,8 @@ Invoke = Callable[..., Result]
 
 
 @pytest.fixture
-def cli(settings: Settings, yaml_inventory: Path, registry: Registry) -> Invoke:
+def cli(settings: Settings, yaml_inventory: Path, registry: Registry, clock: Clock) -> Invoke:
+    clock.t = time.time()  # the CLI's own queue expires by the real clock, so record at it
     registry.record(announcement(), "192.0.2.41")
     env = {"EDGEFLEET_HOME": str(settings.home), "EDGEFLEET_INVENTORY": str(yaml_inventory),
            "USER": "alice", "SUDO_USER": ""}

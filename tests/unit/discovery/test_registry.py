@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,17 @@ from controller.discovery.settings import DiscoverySettings
 from controller.store import Store
 from controller.telemetry import tokens
 from controller.telemetry.errors import Conflict, Forbidden, NotFound, Unauthorized
+from tests.clock import T0, Clock
 from tests.unit.discovery.conftest import SECRET, announcement
 
 # Each test runs on SQLite and on a real PostgreSQL server.
 pytestmark = pytest.mark.backends
 
 DEV = "2f1c6a52-7c59-5f0e-9d8e-6b1b7f1e0a01"
-T0 = time.time()  # list() expires against the real clock
 
 
 def test_a_new_announcement_waits_as_pending(registry: Registry) -> None:
-    assert registry.record(announcement(), "10.219.0.2", now=T0) == "new"
+    assert registry.record(announcement(), "10.219.0.2") == "new"
     [row] = registry.list()
     assert row["status"] == "pending"
     assert (row["device_id"], row["hostname"], row["arch"], row["address"]) == (
@@ -34,22 +33,35 @@ def test_a_new_announcement_waits_as_pending(registry: Registry) -> None:
     assert registry.list("approved") == []
 
 
-def test_refresh_moves_last_seen_and_address_but_not_first_seen(
-    registry: Registry, caplog: pytest.LogCaptureFixture,
+def test_listing_expires_by_the_injected_clock_not_the_wall_clock(
+    registry: Registry, clock: Clock,
 ) -> None:
-    registry.record(announcement(), "10.219.0.2", now=T0)
+    registry.record(announcement(), "10.219.0.2")  # T0 is long past on the wall clock
+    clock.tick(600)
+    assert [r["device_id"] for r in registry.list()] == [DEV]
+    clock.tick(1)
+    assert registry.list() == []
+
+
+def test_refresh_moves_last_seen_and_address_but_not_first_seen(
+    registry: Registry, clock: Clock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry.record(announcement(), "10.219.0.2")
+    clock.tick(30)
     with caplog.at_level(logging.WARNING, "edgefleet.discovery"):
-        assert registry.record(announcement(addresses=("10.219.0.9",)), "10.219.0.9",
-                               now=T0 + 30) == "refreshed"
+        assert registry.record(announcement(addresses=("10.219.0.9",)),
+                               "10.219.0.9") == "refreshed"
     row = registry.get(DEV)
     assert (row["first_seen"], row["last_seen"], row["address"]) == (T0, T0 + 30, "10.219.0.9")
     assert "now announces from 10.219.0.9 (was 10.219.0.2)" in caplog.text
 
 
-def test_a_copied_id_with_another_claim_secret_is_ignored(registry: Registry) -> None:
-    registry.record(announcement(), "10.219.0.2", now=T0)
-    assert registry.record(announcement(secret="t" * 43), "10.219.0.66",
-                           now=T0 + 10) == "conflict"
+def test_a_copied_id_with_another_claim_secret_is_ignored(
+    registry: Registry, clock: Clock,
+) -> None:
+    registry.record(announcement(), "10.219.0.2")
+    clock.tick(10)
+    assert registry.record(announcement(secret="t" * 43), "10.219.0.66") == "conflict"
     row = registry.get(DEV)
     assert (row["address"], row["last_seen"]) == ("10.219.0.2", T0)
 
@@ -57,33 +69,36 @@ def test_a_copied_id_with_another_claim_secret_is_ignored(registry: Registry) ->
 def test_the_pending_queue_is_bounded(registry: Registry) -> None:
     for i in range(3):
         assert registry.record(announcement(device_id=f"dev-{i}", hostname=f"h{i}"),
-                               f"10.0.0.{i + 1}", now=T0) == "new"
-    assert registry.record(announcement(device_id="dev-9", hostname="h9"), "10.0.0.9",
-                           now=T0) == "full"
+                               f"10.0.0.{i + 1}") == "new"
+    assert registry.record(announcement(device_id="dev-9", hostname="h9"), "10.0.0.9") == "full"
     assert [r["device_id"] for r in registry.list()] == ["dev-0", "dev-1", "dev-2"]
     registry.reject("dev-0", "test")  # rejected rows don't count against the bound
-    assert registry.record(announcement(device_id="dev-9", hostname="h9"), "10.0.0.9",
-                           now=T0) == "new"
+    assert registry.record(announcement(device_id="dev-9", hostname="h9"), "10.0.0.9") == "new"
 
 
-def test_stale_pending_and_rejected_expire_approved_stay(registry: Registry) -> None:
+def test_stale_pending_and_rejected_expire_approved_stay(
+    registry: Registry, clock: Clock,
+) -> None:
     for i, name in enumerate(("pend", "rej", "appr")):
-        registry.record(announcement(device_id=name, hostname=name), f"192.0.2.{50 + i}",
-                        now=T0)
+        registry.record(announcement(device_id=name, hostname=name), f"192.0.2.{50 + i}")
     registry.reject("rej", "test")
     registry.approve("appr", "test")
-    assert registry.expire(now=T0 + 600) == 0  # exactly at the limit: kept
-    registry.record(announcement(device_id="fresh", hostname="fresh"), "192.0.2.60", now=T0 + 500)
-    assert registry.expire(now=T0 + 601) == 2
+    clock.tick(500)
+    registry.record(announcement(device_id="fresh", hostname="fresh"), "192.0.2.60")
+    clock.tick(100)
+    assert registry.expire() == 0  # exactly at the limit: kept
+    clock.tick(1)
+    assert registry.expire() == 2
     assert {r["device_id"]: r["status"] for r in registry.list()} == {
         "appr": "approved", "fresh": "pending"}
 
 
 def test_approve_adds_the_host_to_the_arch_group_and_records_the_decision(
-    registry: Registry, yaml_inventory: Path,
+    registry: Registry, yaml_inventory: Path, clock: Clock,
 ) -> None:
-    registry.record(announcement(hostname="Pi_Kitchen"), "192.0.2.41", now=T0)
-    row = registry.approve(DEV, "cli:alice", now=T0 + 100)
+    registry.record(announcement(hostname="Pi_Kitchen"), "192.0.2.41")
+    clock.tick(100)
+    row = registry.approve(DEV, "cli:alice")
     assert (row["status"], row["alias"], row["group"]) == ("approved", "pi-kitchen", "rpi")
     assert (row["decided_by"], row["decided_at"], row["token_delivered"]) == (
         "cli:alice", T0 + 100, False)
@@ -95,7 +110,7 @@ def test_approve_adds_the_host_to_the_arch_group_and_records_the_decision(
 def test_approve_refuses_an_alias_held_by_another_address_then_takes_another(
     registry: Registry, yaml_inventory: Path,
 ) -> None:
-    registry.record(announcement(hostname="rpi-001"), "192.0.2.41", now=T0)
+    registry.record(announcement(hostname="rpi-001"), "192.0.2.41")
     with pytest.raises(Conflict, match="'rpi-001' already exists with address 192.0.2.11"):
         registry.approve(DEV, "test")
     assert registry.get(DEV)["status"] == "pending"
@@ -105,13 +120,13 @@ def test_approve_refuses_an_alias_held_by_another_address_then_takes_another(
 
 
 def test_a_device_already_in_the_inventory_keeps_its_alias(registry: Registry) -> None:
-    registry.record(announcement(hostname="raspberrypi"), "192.0.2.12", now=T0)
+    registry.record(announcement(hostname="raspberrypi"), "192.0.2.12")
     assert registry.approve(DEV, "test")["alias"] == "rpi-002"
 
 
 def test_approve_needs_a_yaml_inventory(store: Store) -> None:
     registry = Registry(store, None, DiscoverySettings())
-    registry.record(announcement(), "192.0.2.41", now=T0)
+    registry.record(announcement(), "192.0.2.41")
     with pytest.raises(Conflict, match="no inventory configured"):
         registry.approve(DEV, "test")
 
@@ -119,7 +134,7 @@ def test_approve_needs_a_yaml_inventory(store: Store) -> None:
 def test_reject_then_claim_is_forbidden_and_approved_cannot_be_rejected(
     registry: Registry,
 ) -> None:
-    registry.record(announcement(), "192.0.2.41", now=T0)
+    registry.record(announcement(), "192.0.2.41")
     assert registry.reject(DEV, "cli:alice")["status"] == "rejected"
     with pytest.raises(Forbidden, match="rejected by an operator"):
         registry.claim(DEV, SECRET)
@@ -133,7 +148,7 @@ def test_claim_answers_pending_then_the_token_exactly_once(
 ) -> None:
     with pytest.raises(NotFound, match="not announced here"):
         registry.claim(DEV, SECRET)
-    registry.record(announcement(), "192.0.2.41", now=T0)
+    registry.record(announcement(), "192.0.2.41")
     with pytest.raises(Unauthorized, match="does not match"):
         registry.claim(DEV, "x" * 43)
     assert registry.claim(DEV, SECRET).status == "pending"
@@ -151,7 +166,7 @@ def test_a_name_that_already_has_a_token_is_not_overwritten(
     registry: Registry, store: Store,
 ) -> None:
     existing = tokens.create(store, "pi-kitchen")
-    registry.record(announcement(), "192.0.2.41", now=T0)
+    registry.record(announcement(), "192.0.2.41")
     registry.approve(DEV, "test")
     with pytest.raises(Conflict, match="already has a token"):
         registry.claim(DEV, SECRET)
