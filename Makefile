@@ -1,5 +1,5 @@
 # Two entry points from a fresh clone: `make demo` and `make test` (both bootstrap first).
-.PHONY: setup demo demo-stop test lint unit lab-down bench migration
+.PHONY: setup demo demo-stop test lint unit lab-down bench migration readme
 
 setup:
 	@scripts/bootstrap.sh
@@ -33,3 +33,7 @@ lab-down: setup
 # controller/store/schema.py first): make migration MSG="add benchmark results"
 migration: setup
 	.venv/bin/python -m controller.store.migrate "$(MSG)"
+
+# README figures (benchmark table, acceptance) regenerated from benchmarks/results/.
+readme: setup
+	.venv/bin/python scripts/readme_figures.py

@@ -45,6 +45,14 @@ class BlobUnknown(NotFound):
     """A blob (layer or config) is missing from the repository."""
 
 
+class NotConfigured(RegistryError):
+    """No registry endpoint is set: a setting of whoever runs the client, not bad input.
+
+    503 from the API (the server is missing configuration); the message says where to set it."""
+
+    http_status = 503
+
+
 class Unavailable(RegistryError):
     """Registry unreachable, overloaded or rate-limited past our patience."""
 

@@ -26,6 +26,7 @@ from controller.dashboard import install as install_dashboard
 from controller.discovery.service import DiscoveryService
 from controller.jobs.manager import JobManager
 from controller.prometheus import file_sd, targets
+from controller.registry_service.settings import RegistrySettings
 from controller.store import Store
 from controller.telemetry.service import TelemetryService
 
@@ -33,9 +34,11 @@ log = logging.getLogger("edgefleet.controller")
 
 
 def create_app(settings: Settings | None = None, api_token: str | None = None,
-               read_token: str | None = None, carbon: CarbonIntensity | None = None) -> FastAPI:
+               read_token: str | None = None, carbon: CarbonIntensity | None = None,
+               registry: RegistrySettings | None = None) -> FastAPI:
     """The API app and the dashboard; `api_token` may operate, `read_token` only read;
-    `carbon` replaces the Electricity Maps client (tests pin its clock).
+    `carbon` replaces the Electricity Maps client (tests pin its clock); `registry` is the
+    model registry it serves (default EDGEFLEET_REGISTRY_*).
 
     On start it closes orphaned jobs, on stop it cancels its own running ones."""
     tokens = ApiTokens(api_token, read_token)  # a bad combination fails before anything opens
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None,
     app.state.settings, app.state.store, app.state.manager = settings, store, manager
     app.state.api_tokens = tokens
     app.state.telemetry = telemetry
+    app.state.registry_settings = registry or RegistrySettings.from_env()
     app.state.discovery = discovery
     app.state.benchmarks = BenchmarkService(manager, BenchmarkRepository(store, carbon))
     errors.install(app)

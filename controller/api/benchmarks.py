@@ -21,6 +21,18 @@ class BenchRunRequest(BaseModel):
     timeout_s: int | None = Field(None, ge=1, le=86400, description="Whole-job timeout.")
 
 
+class ResultsUpload(BaseModel):
+    """Results measured outside a bench job (`edgefleet bench --controller`), for one device."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$",
+                        description="The device the results were measured on.")
+    zone: str | None = Field(None, max_length=64, description="Grid zone to price carbon.")
+    results: list[dict[str, Any]] = Field(min_length=1, max_length=2000,
+                                          description="`edgefleet bench --json` objects.")
+
+
 def _service(request: Request) -> BenchmarkService:
     return request.app.state.benchmarks
 
@@ -33,6 +45,12 @@ def list_benchmarks(
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     return _service(request).repository.list(device, model, limit)
+
+
+@router.post("/benchmarks", status_code=201)
+def upload_benchmarks(body: ResultsUpload, request: Request) -> dict[str, Any]:
+    """Store one device's results (validated against the bench contract; all or nothing)."""
+    return _service(request).upload(body.device, body.results, body.zone)
 
 
 @router.post("/benchmarks/run", status_code=201)

@@ -29,9 +29,14 @@ class NoImage(ControllerError):
     http_status = 409
 
 
+# A browser or script user cannot "pass --url": the URL is the server operator's setting.
+SERVER_HINT = ("this controller has no registry configured; its operator sets "
+               "EDGEFLEET_REGISTRY_URL or serves with `edgefleet controller serve "
+               "--registry-url URL`")
+
+
 def _settings(request: Request) -> RegistrySettings:
-    found = getattr(request.app.state, "registry_settings", None)
-    return found or RegistrySettings.from_env()
+    return request.app.state.registry_settings
 
 
 class BuildBody(BaseModel):
@@ -64,7 +69,7 @@ class DeploymentBody(BaseModel):
 
 @router.get("/registry/images")
 def images(request: Request) -> list[dict[str, Any]]:
-    with _settings(request).client() as client:
+    with _settings(request).client(SERVER_HINT) as client:
         return service.list_images(client)
 
 
@@ -77,14 +82,14 @@ def verify(
     version: str | None = Query(None, pattern=_TAG),
 ) -> dict[str, Any]:
     """200 either way: `found` (pinned digest) or `plan` (what a build would push)."""
-    with _settings(request).client() as client:
+    with _settings(request).client(SERVER_HINT) as client:
         return service.verify(client, arch, task, model, version).as_dict()
 
 
 @router.post("/registry/build", status_code=201)
 def build(body: BuildBody, request: Request) -> dict[str, Any]:
     settings = _settings(request)
-    with settings.client() as client:
+    with settings.client(SERVER_HINT) as client:
         return service.build(client, arch=body.arch, task=body.task, model=body.model,
                              version=body.version, weights=Path(body.weights),
                              base=body.base or settings.base, accelerator=body.accelerator)
@@ -94,7 +99,7 @@ def build(body: BuildBody, request: Request) -> dict[str, Any]:
 def deploy(body: DeploymentBody, request: Request) -> dict[str, Any]:
     """Verify first, then run deploy_model.yml with the pinned digest (never a tag)."""
     settings = _settings(request)
-    with settings.client() as client:
+    with settings.client(SERVER_HINT) as client:
         result = service.verify(client, body.arch, body.task, body.model, body.version)
         insecure = client.base.startswith("http://")
     if not result.found:

@@ -18,6 +18,7 @@ from typing import Any
 
 from controller.benchmarks.repository import BenchmarkRepository
 from controller.benchmarks.schema import InvalidResults, parse_results
+from controller.carbon.service import check_zone
 from controller.errors import ControllerError
 from controller.jobs.errors import InvalidRequest, JobConflict
 from controller.jobs.inventory import host_vars
@@ -94,6 +95,13 @@ class BenchmarkService:
             stored += len(rows)
             devices.append(h["host"])
         return {"job_id": job_id, "stored": stored, "devices": devices, "problems": problems}
+
+    def upload(self, device: str, items: list[Any], zone: str | None) -> dict[str, Any]:
+        """Store results measured outside a job; a bad row refuses the whole upload."""
+        if zone is not None:
+            check_zone(zone)
+        rows = self.repository.add(device, parse_results(items, "results"), zone)
+        return {"device": device, "stored": len(rows)}
 
     def _cached_result(self, host: str, job: dict[str, Any]) -> dict[str, Any] | None:
         """The host's `edgefleet_result` from Ansible's JSON fact cache (bench.yml caches it).

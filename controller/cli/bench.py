@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from controller.cli import remote
 from controller.cli.runtime import errors_as_exit
 from controller.errors import ControllerError
 
@@ -99,6 +100,13 @@ def bench(
                                                    "EDGEFLEET_ELECTRICITYMAPS_TOKEN, else the "
                                                    "offline table, marked.")] = None,
     output: Annotated[Path | None, typer.Option(help="Also write the JSON list here.")] = None,
+    controller: Annotated[str | None, typer.Option(
+        help="Store the results on this controller (http://HOST:8080; token from "
+             "EDGEFLEET_API_TOKEN), so the dashboard's Models page and selection see them.")]
+    = None,
+    device_name: Annotated[str | None, typer.Option(
+        "--device-name", help="Device the results are stored under (default: this host's "
+                              "name).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result list as JSON.")]
     = False,
 ) -> None:
@@ -117,6 +125,8 @@ def bench(
                              throughput_batch=throughput_batch, input_size=input_size)
         if threads:
             config.threads = threads
+        if controller is not None:
+            controller = remote.check_url(controller)  # before minutes of measuring, not after
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn())
         with Progress(*columns, console=err, transient=True) as progress:
@@ -131,6 +141,11 @@ def bench(
                 raise BenchInputError(str(exc)) from None
         if zone is not None:
             rows = _priced(rows, zone)
+        if controller is not None:
+            name = device_name or rows[0]["host"]
+            stored = remote.post(controller, "/api/benchmarks",
+                                 {"device": name, "zone": zone, "results": rows})
+            err.print(f"stored {stored['stored']} result(s) for device {name} on {controller}")
     text = json.dumps(rows, indent=2)
     if output is not None:
         output.write_text(text + "\n")

@@ -49,10 +49,12 @@ def up(
     ] = None,
     subnet: Annotated[str | None, typer.Option(help="Private IPv4 subnet for the bridge.")] = None,
     bridge: Annotated[str | None, typer.Option(help="Bridge interface name.")] = None,
+    prefix: Annotated[str | None, typer.Option(
+        help="Prefix of the hosts' network namespaces and links (two labs need two).")] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Build the hosts, the bridge and the services they need; write an Ansible inventory."""
-    cfg = _config(state_dir, subnet=subnet, bridge=bridge)
+    cfg = _config(state_dir, subnet=subnet, bridge=bridge, prefix=prefix)
     with out.status("building lab…") as spinner:
 
         def say(msg: str) -> None:

@@ -13,6 +13,7 @@ import uvicorn
 from controller.api.app import create_app
 from controller.cli import runtime
 from controller.config import Settings
+from controller.registry_service.settings import RegistrySettings
 
 app = typer.Typer(help="The controller service.", no_args_is_help=True)
 
@@ -33,6 +34,10 @@ def serve(
     inventory: Annotated[
         Path | None, typer.Option("--inventory", "-i", help="Inventory the API runs jobs on.")
     ] = None,
+    registry_url: Annotated[
+        str | None, typer.Option(help="Model registry the API and dashboard use, e.g. "
+                                      "http://10.0.0.1:5000 (default $EDGEFLEET_REGISTRY_URL).")
+    ] = None,
 ) -> None:
     """Serve the REST API and the dashboard (/ui). Beyond loopback, EDGEFLEET_API_TOKEN must be
     set (the operator's bearer token); EDGEFLEET_API_READ_TOKEN adds a read-only one."""
@@ -48,7 +53,8 @@ def serve(
     # Agents push every few seconds over one keep-alive connection: uvicorn's default 5 s
     # idle timeout would close it just as the next push is sent.
     with runtime.errors_as_exit():
-        api = create_app(settings, api_token=token, read_token=read_token)
+        api = create_app(settings, api_token=token, read_token=read_token,
+                         registry=RegistrySettings.from_env(url=registry_url))
     shown = f"[{host}]" if ":" in host else host
     runtime.err.print(f"dashboard: http://{shown}:{port}/ui/"
                       + (" (log in with an API token)" if token else ""))

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from registry.auth import Credentials, docker_config_credentials
 from registry.client import RegistryClient
-from registry.errors import InvalidReference
+from registry.errors import NotConfigured
 
 DEFAULT_BASE = "runtime/python:3"
+CLI_HINT = "pass --url or set EDGEFLEET_REGISTRY_URL"
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ class RegistrySettings:
             return Credentials(self.username, self.password or "")
         return docker_config_credentials(self.url) if self.url else None
 
-    def client(self) -> RegistryClient:
+    def client(self, missing_hint: str = CLI_HINT) -> RegistryClient:
+        """A client for the configured registry; `missing_hint` says, in the caller's terms,
+        where the URL is set when there is none."""
         if not self.url:
-            raise InvalidReference("no registry URL: pass --url or set EDGEFLEET_REGISTRY_URL")
+            raise NotConfigured(f"no registry URL: {missing_hint}")
         return RegistryClient(self.url, self.credentials(), timeout=self.timeout_s)

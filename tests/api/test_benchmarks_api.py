@@ -183,3 +183,35 @@ def test_collect_refuses_other_jobs(bench_client: TestClient) -> None:
     res = bench_client.post(f"/api/benchmarks/jobs/{job['id']}/collect")
     assert res.status_code == 422 and "ran 'ping', not 'bench'" in res.json()["detail"]
     assert bench_client.post("/api/benchmarks/jobs/nosuch/collect").status_code == 404
+
+
+def test_uploaded_results_are_stored_priced_and_selected(bench_client: TestClient) -> None:
+    """`POST /api/benchmarks`: results measured outside a job (the demo's, a lab's)."""
+    res = bench_client.post("/api/benchmarks", json={
+        "device": "controller-1", "zone": "DE",
+        "results": resnets("controller-1", timestamp=NOW.isoformat())})
+    assert res.status_code == 201, res.text
+    assert res.json() == {"device": "controller-1", "stored": 5}
+    rows = bench_client.get("/api/benchmarks", params={"device": "controller-1"}).json()
+    assert {r["model"] for r in rows} == {"resnet18", "resnet34", "resnet50", "resnet101",
+                                          "resnet152"}
+    assert all(r["job_id"] is None and r["carbon"]["intensity"]["zone"] == "DE" for r in rows)
+    assert next(r for r in rows if r["model"] == "resnet18")["carbon_g"] == pytest.approx(
+        1.1 / 3.6e6 * INTENSITY)
+    sel = bench_client.get("/api/selection", params={
+        "budget_ms": 500, "max_acc_drop": 10, "mode": "points", "device": "controller-1"})
+    assert sel.json()["devices"][0]["advanced"]["model"] == "resnet18"
+
+
+@pytest.mark.parametrize(("body", "detail"), [
+    ({"device": "d", "results": [*resnets("d")[:2], {"model": "resnet18"}]},
+     "results[2].latency_ms: Field required"),
+    ({"device": "d", "zone": "germany", "results": resnets("d")}, "not an Electricity Maps zone"),
+    ({"device": "no spaces", "results": resnets("d")}, "device: String should match pattern"),
+    ({"device": "d", "results": []}, "results: List should have at least 1 item"),
+])
+def test_a_bad_upload_is_refused_whole(bench_client: TestClient, body: dict,
+                                       detail: str) -> None:
+    res = bench_client.post("/api/benchmarks", json=body)
+    assert res.status_code == 422 and detail in res.json()["detail"], res.text
+    assert bench_client.get("/api/benchmarks").json() == []  # nothing half-stored

@@ -13,8 +13,7 @@ from tests.registry.server import free_port
 
 @pytest.fixture
 def api(settings, with_bases):
-    app = create_app(settings)
-    app.state.registry_settings = RegistrySettings(url=with_bases.url, base=BASE_REF)
+    app = create_app(settings, registry=RegistrySettings(url=with_bases.url, base=BASE_REF))
     with TestClient(app) as client:
         yield client
 
@@ -56,3 +55,19 @@ def test_bad_input_and_missing_image_and_registry_down(api, settings):
     api.app.state.registry_settings = RegistrySettings(url=f"http://127.0.0.1:{free_port()}")
     down = api.get("/api/registry/images")
     assert down.status_code == 503 and "unreachable" in down.json()["detail"]
+
+
+def test_a_controller_without_a_registry_says_it_is_server_configuration(
+    settings, monkeypatch,
+) -> None:
+    """Not the client's 400, and no "--url" a browser user could not pass."""
+    monkeypatch.delenv("EDGEFLEET_REGISTRY_URL", raising=False)
+    with TestClient(create_app(settings)) as api:
+        for res in (api.get("/api/registry/images"),
+                    api.get("/api/registry/verify", params={"arch": "arm64", "task": "t"}),
+                    api.post("/api/deployments", json={"arch": "arm64", "task": "t"})):
+            assert res.status_code == 503, res.text
+            detail = res.json()["detail"]
+            assert "this controller has no registry configured" in detail
+            assert "--registry-url" in detail and "pass --url" not in detail
+        assert api.get("/api/jobs").json() == []

@@ -1,0 +1,47 @@
+"""The CLI as a client of a running controller: its URL, the operator token, typed errors.
+
+The token comes from EDGEFLEET_API_TOKEN (never a flag: flags land in shell history and `ps`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from controller.errors import ControllerError
+
+TOKEN_ENV = "EDGEFLEET_API_TOKEN"  # noqa: S105 - the name of the variable, not a secret
+
+
+class ControllerRequestError(ControllerError):
+    """The controller was unreachable or refused the request; the message is its answer."""
+
+
+def check_url(url: str) -> str:
+    """`http(s)://host[:port]`, without a path: a bare `host:port` is refused, not guessed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ControllerRequestError(f"--controller {url!r}: give a URL like http://HOST:8080")
+    return url.rstrip("/")
+
+
+def post(url: str, path: str, body: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+    """POST JSON to the controller; any non-2xx becomes one line with the server's detail."""
+    token = os.environ.get(TOKEN_ENV)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    base = check_url(url)
+    try:
+        res = httpx.post(f"{base}{path}", json=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ControllerRequestError(f"controller {base} unreachable: {exc}") from None
+    if res.is_success:
+        return res.json()
+    try:
+        detail = res.json().get("detail", res.text)
+    except ValueError:
+        detail = res.text[:200]
+    hint = f" (set {TOKEN_ENV})" if res.status_code == 401 and not token else ""
+    raise ControllerRequestError(f"controller {base}{path}: {res.status_code} {detail}{hint}")

@@ -1,0 +1,131 @@
+"""`make demo`, end to end, as a new user runs it: the script exits 0, prints a dashboard URL,
+and every dashboard page shows what the demo did (checked in headless Chromium).
+
+The demo runs beside the suite's own lab on its own bridge, subnet, namespace prefix, state
+dir and controller home (the EDGEFLEET_DEMO_* knobs of scripts/demo.sh), then
+scripts/demo-stop.sh takes it all down.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.chromium import PageErrors, chromium, log_in, shot
+from tests.lab.conftest import REPO, SLOT
+
+pytestmark = pytest.mark.lab
+
+DEMO_MODELS = ("resnet18", "resnet50", "resnet152", "mobilenet_v2")
+PLAYBOOKS = ("ping", "monitor", "upgrade", "timesync", "deploy_model")
+
+
+@dataclass
+class Demo:
+    output: str
+    url: str
+    token: str
+
+
+def _env(root: Path) -> dict[str, str]:
+    octet = 212 if SLOT == 0 else 220 + SLOT
+    return dict(os.environ, EDGEFLEET_HOME=str(root / "home"), EDGEFLEET_LAB_DIR=str(root / "lab"),
+                EDGEFLEET_DEMO_SUBNET=f"10.{octet}.0.0/24", EDGEFLEET_DEMO_BRIDGE=f"efdbr{SLOT}",
+                EDGEFLEET_DEMO_PREFIX=f"efd{SLOT}-", EDGEFLEET_DEMO_ZONE="DE")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    if os.geteuid() != 0:
+        pytest.skip("the demo's lab needs root")
+    root = tmp_path_factory.mktemp("demo")
+    env = _env(root)
+    try:
+        res = subprocess.run([str(REPO / "scripts" / "demo.sh")], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=1800)
+        output = res.stdout + res.stderr
+        (root / "demo.log").write_text(output)
+        assert res.returncode == 0, output[-6000:]
+        found = re.search(r"dashboard\s+(http://\S+)/ui/fleet", res.stdout)
+        assert found, res.stdout[-3000:]
+        yield Demo(output, found.group(1), (root / "home" / "admin-token").read_text().strip())
+    finally:
+        subprocess.run([str(REPO / "scripts" / "demo-stop.sh")], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def page(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    with chromium(tmp_path_factory.mktemp("chromium-demo")) as context:
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.errors = PageErrors(tab)
+        log_in(tab, demo.url, demo.token, "/ui/fleet")
+        yield tab
+
+
+def test_the_demo_ran_every_step_and_printed_its_choices(demo: Demo) -> None:
+    for playbook in ("ping", "monitor", "upgrade", "timesync"):
+        assert re.search(rf"{playbook} · job \w+ · successful", demo.output), playbook
+    assert "stored 4 result(s) for device" in demo.output  # benchmarks reached the controller
+    assert "greedy" in demo.output and "advanced" in demo.output
+    assert "agents installed" in demo.output
+
+
+def test_fleet_page_lists_the_demo_devices_online(page: object, demo: Demo) -> None:
+    page.goto(f"{demo.url}/ui/fleet")
+    for name in ("rpi-01", "rpi-02", "gpu-01"):
+        row = page.locator(f"#fleet tr[data-device='{name}']")
+        expect(row).to_have_attribute("data-status", "online", timeout=60_000)
+        expect(row.locator("td").nth(5)).to_contain_text("%")  # CPU from the agent
+    shot(page, "demo-fleet")
+
+
+def test_device_page_has_telemetry_jobs_and_the_deployed_model(page: object, demo: Demo) -> None:
+    page.goto(f"{demo.url}/ui/devices/gpu-01")
+    expect(page.locator("#device-status")).to_have_text("online")
+    expect(page.locator("figure[data-chart=cpu]")).not_to_have_attribute(
+        "data-points", "0", timeout=30_000)
+    expect(page.locator("#device-jobs tbody")).to_contain_text("deploy_model")
+    expect(page.locator("#deployed-model")).to_contain_text("demo-net")
+    expect(page.locator("#deployed-model")).to_contain_text("sha256:")
+    shot(page, "demo-device")
+
+
+def test_jobs_page_lists_every_demo_job_successful(page: object, demo: Demo) -> None:
+    page.goto(f"{demo.url}/ui/jobs")
+    rows = page.locator("#jobs tbody tr[data-job]")
+    expect(rows.first).to_be_visible()
+    listed = rows.evaluate_all(
+        "rows => rows.map(r => [r.cells[1].innerText, r.cells[3].innerText])")
+    for playbook in PLAYBOOKS:
+        assert [playbook, "successful"] in [[p, s.strip()] for p, s in listed], listed
+    shot(page, "demo-jobs")
+
+
+def test_models_page_shows_the_demo_benchmarks(page: object, demo: Demo) -> None:
+    page.goto(f"{demo.url}/ui/models")
+    expect(page.locator("#models-summary")).to_contain_text("4 configuration(s) measured on")
+    models = page.locator("#leaderboard tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.model)")
+    assert sorted(m.split()[0] for m in models) == sorted(DEMO_MODELS)
+    expect(page.locator("figure[data-chart=latency]")).to_have_attribute("data-points", "12")
+    shot(page, "demo-models")
+
+
+def test_registry_page_lists_the_demo_images_per_arch(page: object, demo: Demo) -> None:
+    page.goto(f"{demo.url}/ui/registry")
+    image = page.locator("tr[data-repo='models/image-classification/demo-net']")
+    expect(image.first).to_be_visible()
+    expect(image.first).to_contain_text("linux/amd64")
+    expect(image.first).to_contain_text("linux/arm64")
+    expect(page.locator("#errors")).to_be_empty()
+    shot(page, "demo-registry")
+    assert page.errors.unexpected() == []
