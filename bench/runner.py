@@ -1,11 +1,13 @@
 """Runs the benchmark: for each model, each variant, batch size and thread count, one result
 object (the JSON contract below, read by `edgefleet select` and the controller).
 
-Per row, in order: prepare the variant; warm up; time `iterations` forward passes inside an
-energy window, an RSS sampler and a throttle watch; time the end-to-end path (decode +
-preprocess + forward) for `e2e_iterations`; time `throughput_batch` batches for throughput
-at a larger batch; optionally record a profiler trace. The model is built and loaded before
-any clock starts (the old prototype timed SSH, hub download and loading as "inference").
+Per row, in order: prepare the variant; measure its peak memory in a fresh process
+(bench.memory: RSS inside this long process depends on what ran before); warm up; time
+`iterations` forward passes inside an energy window and a throttle watch; time the
+end-to-end path (decode + preprocess + forward) for `e2e_iterations`; time `throughput_batch`
+batches for throughput at a larger batch; optionally record a profiler trace. The model is
+built and loaded before any clock starts (the old prototype timed SSH, hub download and
+loading as "inference").
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from bench import zoo
 from bench.counting import count
 from bench.energy import EnergyMeter
 from bench.errors import BenchError
+from bench.memory import Memory, MemorySpec, measure
 from bench.preprocess import Preprocess, synthetic_image
-from bench.sampling import MB, CpuUse, RssSampler, gpu_peak_mb, rss_bytes
+from bench.sampling import MB, CpuUse, gpu_peak_mb
 from bench.stats import LatencyStats
 from bench.throttle import ThrottleWatch
 from bench.timing import run_timed
@@ -126,7 +129,6 @@ class Runner:
         card = zoo.card(name)
         size = cfg.input_size or card.input_size
         gc.collect()
-        rss_before = rss_bytes()
         base, weights = zoo.load(name, cfg.weights)
         compute = count(base, size)
         params = sum(p.numel() for p in base.parameters())
@@ -150,9 +152,11 @@ class Runner:
                             else " (accuracy not measured on the loaded weights)"),
                         "weights": weights,
                     }
+                    mem = measure(MemorySpec(
+                        name, vname, cfg.device, batch, threads, size,
+                        None if cfg.weights is None else str(cfg.weights.resolve())))
                     row.update(self._measure(model, v.dtype, card, size, batch, energy,
-                                             f"{name}/{vname}/b{batch}/t{threads}",
-                                             rss_before))
+                                             f"{name}/{vname}/b{batch}/t{threads}", mem))
                     row.update(_context())
                     row["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
                     # Filled by the controller from the device's zone (energy x intensity of
@@ -165,7 +169,7 @@ class Runner:
         return rows
 
     def _measure(self, model: nn.Module, dtype: torch.dtype, card, size: int, batch: int,
-                 energy: EnergyMeter, key: str, rss_before: int | None) -> dict[str, Any]:
+                 energy: EnergyMeter, key: str, mem: Memory) -> dict[str, Any]:
         cfg = self.config
         x = torch.randn(batch, 3, size, size).to(cfg.device, dtype)
         if cfg.device == "cuda":
@@ -176,8 +180,7 @@ class Runner:
 
         with torch.inference_mode():
             forward()  # first call outside everything: lazy init, allocator growth
-            with ThrottleWatch(self._throttle_ctx) as watch, RssSampler() as rss, \
-                    CpuUse() as cpu:
+            with ThrottleWatch(self._throttle_ctx) as watch, CpuUse() as cpu:
                 for _ in range(cfg.warmup):
                     forward()
                 energy.begin(key)
@@ -188,16 +191,16 @@ class Runner:
             throughput = self._throughput(model, dtype, size, batch)
             trace = self._trace(model, x, key)
         stats = LatencyStats.of(samples.durations_ms)
-        peak = rss.peak_bytes
         return {
             "iterations": cfg.iterations, "warmup": cfg.warmup,
             "latency_ms": stats.as_dict(),
             "e2e_latency_ms": e2e.as_dict(),
             "throughput_ips": round(batch * 1000.0 / stats.mean, 3),
             "throughput_by_batch": throughput,
-            "peak_memory_mb": None if peak is None or rss_before is None
-            else round((peak - rss_before) / MB, 2),
-            "rss_peak_mb": None if peak is None else round(peak / MB, 2),
+            # Peak RSS growth of a fresh process that loads this model variant and runs it
+            # at this batch (bench.memory); rss_peak_mb is that process's absolute peak.
+            "peak_memory_mb": mem.peak_mb,
+            "rss_peak_mb": mem.rss_peak_mb,
             "gpu_memory_mb": gpu_peak_mb(cfg.device),
             "cpu_util": round(cpu.percent, 1),
             "energy_j": None if e.per_inference_j is None else round(e.per_inference_j, 6),
