@@ -16,6 +16,7 @@ from controller.api.benchmarks import router as benchmarks_router
 from controller.api.devices import router as devices_router
 from controller.api.discovery import admin_router as discovery_router
 from controller.api.discovery import claim_router as discovery_claim_router
+from controller.api.hostguard import LOOPBACK_NAMES, HostGuard
 from controller.api.registry import router as registry_router
 from controller.api.telemetry import router as telemetry_router
 from controller.benchmarks.repository import BenchmarkRepository
@@ -35,10 +36,12 @@ log = logging.getLogger("edgefleet.controller")
 
 def create_app(settings: Settings | None = None, api_token: str | None = None,
                read_token: str | None = None, carbon: CarbonIntensity | None = None,
-               registry: RegistrySettings | None = None) -> FastAPI:
+               registry: RegistrySettings | None = None,
+               allowed_hosts: frozenset[str] = LOOPBACK_NAMES) -> FastAPI:
     """The API app and the dashboard; `api_token` may operate, `read_token` only read;
     `carbon` replaces the Electricity Maps client (tests pin its clock); `registry` is the
-    model registry it serves (default EDGEFLEET_REGISTRY_*).
+    model registry it serves (default EDGEFLEET_REGISTRY_*); `allowed_hosts` the names clients
+    reach it by (Host and Origin are checked against them: DNS rebinding).
 
     On start it closes orphaned jobs, on stop it cancels its own running ones."""
     tokens = ApiTokens(api_token, read_token)  # a bad combination fails before anything opens
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None,
     app.state.discovery = discovery
     app.state.benchmarks = BenchmarkService(manager, BenchmarkRepository(store, carbon))
     errors.install(app)
+    app.add_middleware(HostGuard, allowed=allowed_hosts)
     guarded = [Depends(require_token)]
     app.include_router(auth_router, dependencies=guarded)
     app.include_router(jobs.router, dependencies=guarded)

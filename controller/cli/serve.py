@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated
@@ -11,20 +10,12 @@ import typer
 import uvicorn
 
 from controller.api.app import create_app
+from controller.api.hostguard import allowed_from_env, is_loopback
 from controller.cli import runtime
 from controller.config import Settings
 from controller.registry_service.settings import RegistrySettings
 
 app = typer.Typer(help="The controller service.", no_args_is_help=True)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command()
@@ -43,7 +34,7 @@ def serve(
     set (the operator's bearer token); EDGEFLEET_API_READ_TOKEN adds a read-only one."""
     token = os.environ.get("EDGEFLEET_API_TOKEN") or None
     read_token = os.environ.get("EDGEFLEET_API_READ_TOKEN") or None
-    if not _is_loopback(host) and not token:
+    if not is_loopback(host) and not token:
         runtime.err.print(f"[red]error:[/] refusing to serve on {host} without EDGEFLEET_API_TOKEN")
         raise typer.Exit(runtime.EXIT_BAD_INPUT)
     if inventory is not None and not inventory.exists():
@@ -54,7 +45,8 @@ def serve(
     # idle timeout would close it just as the next push is sent.
     with runtime.errors_as_exit():
         api = create_app(settings, api_token=token, read_token=read_token,
-                         registry=RegistrySettings.from_env(url=registry_url))
+                         registry=RegistrySettings.from_env(url=registry_url),
+                         allowed_hosts=allowed_from_env(host))
     shown = f"[{host}]" if ":" in host else host
     runtime.err.print(f"dashboard: http://{shown}:{port}/ui/"
                       + (" (log in with an API token)" if token else ""))

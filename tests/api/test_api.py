@@ -174,14 +174,14 @@ def test_orphaned_jobs_are_failed_when_the_server_starts(settings: Settings) -> 
         ))
     store.dispose()
     app = create_app(settings)
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         job = c.get("/api/jobs/orphan000001").json()
     assert job["status"] == "failed"
     assert "exited before it finished" in job["error"]
 
 
 def test_server_shutdown_cancels_its_running_jobs(settings: Settings) -> None:
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://localhost") as c:
         job = launch(c, playbook="sleep", limit="local-a")
         wait_for(lambda: c.get(f"/api/jobs/{job['id']}").json()["status"] == "running")
         started = time.monotonic()
@@ -194,7 +194,7 @@ def test_server_shutdown_cancels_its_running_jobs(settings: Settings) -> None:
 
 
 def test_bearer_token_guards_the_api_but_not_healthz(settings: Settings) -> None:
-    with TestClient(create_app(settings, api_token="s3cret")) as c:
+    with TestClient(create_app(settings, api_token="s3cret"), base_url="http://localhost") as c:
         assert c.get("/healthz").status_code == 200
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
             res = c.get("/api/playbooks", headers=headers)

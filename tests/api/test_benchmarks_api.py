@@ -64,7 +64,8 @@ def bench_client(
         project_dir=bench_project,
         inventory=bench_project / "bench_inventory.ini",
     )
-    with TestClient(create_app(settings, carbon=CarbonIntensity(now=lambda: NOW))) as c:
+    app = create_app(settings, carbon=CarbonIntensity(now=lambda: NOW))
+    with TestClient(app, base_url="http://localhost") as c:
         yield c
 
 

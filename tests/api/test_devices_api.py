@@ -29,7 +29,7 @@ pytestmark = pytest.mark.backends
 def app(settings: Settings) -> Iterator[Any]:
     app = create_app(settings)
     app.state.telemetry.clock = Clock(T0)
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         app.state.client = c
         yield app
 
@@ -162,7 +162,7 @@ def test_bad_metric_queries_are_422(app, params: dict[str, Any], reason: str) ->
 
 def test_read_endpoints_need_the_admin_token(tmp_path: Path, settings: Settings) -> None:
     app = create_app(settings, api_token="admin-secret-token-admin-secret-token")
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         assert c.get("/api/devices").status_code == 401
         assert c.get("/api/devices/x/metrics", params={"name": "a"}).status_code == 401
         ok = c.get("/api/devices", headers={
@@ -174,7 +174,7 @@ def test_the_server_rolls_up_on_its_own(settings: Settings) -> None:
     quick = replace(settings.telemetry, maintenance_interval_s=0.1, rollup_settle_s=0.0)
     app = create_app(replace(settings, telemetry=quick))
     app.state.telemetry.clock = Clock()
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         token = tokens.create(app.state.store, "rpi-01")
         res = c.post("/api/telemetry", json=body(1, 30),
                      headers={"authorization": f"Bearer {token}"})

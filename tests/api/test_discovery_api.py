@@ -54,7 +54,7 @@ def client(settings: Settings, inventory_yml: Path,
     app = create_app(dataclasses.replace(settings, inventory=inventory_yml),
                      api_token="admin-token")
     app.state.telemetry.clock = app.state.discovery.registry.clock = Clock()
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         c.app.state.discovery.registry.record(announcement(), "192.0.2.41")
         yield c
 

@@ -19,7 +19,8 @@ def bearer(token: str) -> dict[str, str]:
 
 @pytest.fixture
 def c(settings: Settings):
-    with TestClient(create_app(settings, api_token=OPERATOR, read_token=READ)) as client:
+    app = create_app(settings, api_token=OPERATOR, read_token=READ)
+    with TestClient(app, base_url="http://localhost") as client:
         yield client
 
 
@@ -47,7 +48,7 @@ def test_whoami_says_what_a_token_may_do(c: TestClient, settings: Settings) -> N
     assert c.get("/api/auth/whoami", headers=bearer(OPERATOR)).json() == {
         "auth_required": True, "role": "operator", "can_operate": True}
     assert c.get("/api/auth/whoami", headers=bearer(READ + "x")).status_code == 401
-    with TestClient(create_app(settings)) as open_client:
+    with TestClient(create_app(settings), base_url="http://localhost") as open_client:
         assert open_client.get("/api/auth/whoami").json() == {
             "auth_required": False, "role": "operator", "can_operate": True}
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.backends
 def app_client(settings: Settings) -> Iterator[tuple[TestClient, Any]]:
     app = create_app(settings)
     app.state.telemetry.clock = Clock()  # retention and heartbeats never see the wall clock
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         yield c, app
 
 
@@ -116,7 +116,7 @@ def test_no_valid_token_is_401_and_writes_nothing(app_client, token, headers, de
 
 def test_the_admin_token_is_not_a_device_token(settings: Settings) -> None:
     app = create_app(settings, api_token="admin-secret-token-admin-secret-token")
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         res = c.post("/api/telemetry", json=body(),
                      headers=auth("admin-secret-token-admin-secret-token"))
         assert res.status_code == 401

@@ -23,6 +23,7 @@ from controller.prometheus.targets import DEFAULT_METRICS_PORT
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {"EDGEFLEET_DB_PASSWORD": "pw", "EDGEFLEET_API_TOKEN": "tok",
+           "EDGEFLEET_ALLOWED_HOSTS": "ctl.example",
            "GRAFANA_ADMIN_PASSWORD": "gpw", "EDGEFLEET_SSH_DIR": "/srv/edgefleet/ssh"}
 DOCKERFILES = sorted(REPO.glob("deploy/*.Dockerfile"))
 

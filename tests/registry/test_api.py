@@ -14,7 +14,7 @@ from tests.registry.server import free_port
 @pytest.fixture
 def api(settings, with_bases):
     app = create_app(settings, registry=RegistrySettings(url=with_bases.url, base=BASE_REF))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         yield client
 
 
@@ -62,7 +62,7 @@ def test_a_controller_without_a_registry_says_it_is_server_configuration(
 ) -> None:
     """Not the client's 400, and no "--url" a browser user could not pass."""
     monkeypatch.delenv("EDGEFLEET_REGISTRY_URL", raising=False)
-    with TestClient(create_app(settings)) as api:
+    with TestClient(create_app(settings), base_url="http://localhost") as api:
         for res in (api.get("/api/registry/images"),
                     api.get("/api/registry/verify", params={"arch": "arm64", "task": "t"}),
                     api.post("/api/deployments", json={"arch": "arm64", "task": "t"})):

@@ -77,7 +77,7 @@ def test_the_server_writes_targets_when_configured(settings: Settings, tmp_path:
     monkeypatch.setenv("EDGEFLEET_PROMETHEUS_SD_INTERVAL", "1")
     inv = write_inventory(tmp_path / "hosts.yml")
     with TestClient(create_app(Settings(home=settings.home, database_url=settings.database_url,
-                                        inventory=inv))):
+                                        inventory=inv)), base_url="http://localhost"):
         wait_for(out.exists, timeout=30)
     assert len(json.loads(out.read_text())) == 3
 
