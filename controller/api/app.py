@@ -71,7 +71,10 @@ def create_app(settings: Settings | None = None, api_token: str | None = None,
         carbon.close()
         store.dispose()
 
-    app = FastAPI(title="edgefleet controller", version=__version__, lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load their scripts from a public CDN, outside the
+    # dashboard's CSP; /openapi.json is the contract, for any local viewer.
+    app = FastAPI(title="edgefleet controller", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings, app.state.store, app.state.manager = settings, store, manager
     app.state.api_tokens = tokens
     app.state.telemetry = telemetry

@@ -46,9 +46,12 @@ class ApiTokens:
                 " token too, or the read-only token would guard nothing")
         if self.read and hmac.compare_digest(self.read.encode(), (self.operator or "").encode()):
             raise TokenConfigError("the read-only and operator tokens must differ")
-        if self.read and len(self.read) < MIN_TOKEN_CHARS:
-            raise TokenConfigError(
-                f"EDGEFLEET_API_READ_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
+        for name, value in (("EDGEFLEET_API_TOKEN", self.operator),
+                            ("EDGEFLEET_API_READ_TOKEN", self.read)):
+            if value is not None and len(value) < MIN_TOKEN_CHARS:
+                raise TokenConfigError(f"{name} must be at least {MIN_TOKEN_CHARS} characters "
+                                       "(e.g. python3 -c 'import secrets; "
+                                       "print(secrets.token_urlsafe(24))')")
 
     @property
     def enabled(self) -> bool:

@@ -35,7 +35,7 @@ from tests.unit.discovery.conftest import (
 )
 from tests.unit.telemetry.payloads import body as push_body
 
-ADMIN = {"Authorization": "Bearer admin-token"}
+ADMIN = {"Authorization": "Bearer admin-token-admin-token"}
 DEV = "2f1c6a52-7c59-5f0e-9d8e-6b1b7f1e0a01"
 
 
@@ -52,7 +52,7 @@ def client(settings: Settings, inventory_yml: Path,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.delenv("EDGEFLEET_DISCOVERY", raising=False)  # no browser: records by hand
     app = create_app(dataclasses.replace(settings, inventory=inventory_yml),
-                     api_token="admin-token")
+                     api_token="admin-token-admin-token")
     app.state.telemetry.clock = app.state.discovery.registry.clock = Clock()
     with TestClient(app, base_url="http://localhost") as c:
         c.app.state.discovery.registry.record(announcement(), "192.0.2.41")
@@ -148,7 +148,8 @@ def test_an_agent_enrols_over_mdns_and_streams_once_approved(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEFLEET_")}
-    env.update(EDGEFLEET_HOME=str(tmp_path / "home"), EDGEFLEET_API_TOKEN="admin-token",
+    env.update(EDGEFLEET_HOME=str(tmp_path / "home"),
+               EDGEFLEET_API_TOKEN="admin-token-admin-token",
                EDGEFLEET_DISCOVERY="1", EDGEFLEET_DISCOVERY_INTERFACES="127.0.0.1",
                EDGEFLEET_DISCOVERY_REFRESH="1")
     edgefleet = str(Path(sys.executable).parent / "edgefleet")

@@ -56,7 +56,9 @@ def test_whoami_says_what_a_token_may_do(c: TestClient, settings: Settings) -> N
 @pytest.mark.parametrize(("operator", "read", "reason"), [
     (None, READ, "without EDGEFLEET_API_TOKEN"),
     (OPERATOR, OPERATOR, "must differ"),
-    (OPERATOR, "short", "at least 16 characters"),
+    (OPERATOR, "short", "EDGEFLEET_API_READ_TOKEN must be at least 16 characters"),
+    ("a", None, "EDGEFLEET_API_TOKEN must be at least 16 characters"),
+    ("fifteen-chars!!", None, "EDGEFLEET_API_TOKEN must be at least 16 characters"),
 ])
 def test_token_set_ups_that_would_weaken_auth_are_refused(
     settings: Settings, operator: str | None, read: str, reason: str

@@ -27,7 +27,7 @@ from tests.unit.discovery.conftest import controller_up, free_port, stop_process
 
 BRIDGE, NETNS, VETH = "efdisc0", "efdisc-a", "efdisc-a0"
 CONTROLLER, DEVICE = "10.219.0.1", "10.219.0.2"
-ADMIN = {"Authorization": "Bearer admin-token"}
+ADMIN = {"Authorization": "Bearer admin-token-admin-token"}
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root and iproute2")
@@ -72,7 +72,8 @@ def test_a_bundled_agent_in_a_namespace_enrols_over_the_bridge(
     port = free_port()
     url = f"http://{CONTROLLER}:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEFLEET_")}
-    env.update(EDGEFLEET_HOME=str(tmp_path / "home"), EDGEFLEET_API_TOKEN="admin-token",
+    env.update(EDGEFLEET_HOME=str(tmp_path / "home"),
+               EDGEFLEET_API_TOKEN="admin-token-admin-token",
                EDGEFLEET_DISCOVERY="1", EDGEFLEET_DISCOVERY_INTERFACES=CONTROLLER,
                EDGEFLEET_DISCOVERY_REFRESH="1")
     logs = {name: tmp_path / f"{name}.log" for name in ("server", "agent")}
