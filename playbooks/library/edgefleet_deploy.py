@@ -39,14 +39,22 @@ options:
       container (engine run) or rootfs (chroot into the mounted image; only for emulated
       lab hosts, where runc cannot start containers under qemu-user).
   state_dir: {type: path, default: /var/lib/edgefleet/deploy, description: Digest records.}
+  engine_args:
+    type: list
+    elements: str
+    default: []
+    description: >-
+      Global engine flags before every command (e.g. a sandbox's `--storage-driver vfs`);
+      none by default, so a real device uses its engine's own configured store and runtime.
+  run_args: {type: list, elements: str, default: [], description: Extra flags for `run`.}
 """
 
 _ARCH = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": ("arm64", ""),
          "arm64": ("arm64", ""), "armv7l": ("arm", "v7"), "armhf": ("arm", "v7"),
          "arm": ("arm", "v7"), "armv6l": ("arm", "v6")}
-PODMAN_FLAGS = ["--storage-driver", "vfs", "--runtime", "runc", "--cgroup-manager", "cgroupfs",
-                "--events-backend", "file"]
-RUN_FLAGS = ["--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+# A test prediction needs no network; anything else the device's engine needs comes from
+# the inventory (engine_args/run_args), never from here.
+RUN_FLAGS = ["--network", "none"]
 
 
 class DeployError(Exception):
@@ -67,9 +75,10 @@ def platform_of(arch, variant="", os_name="linux"):
 
 
 class Engine:
-    def __init__(self, kind, storage_opts=True):
+    def __init__(self, kind, global_args=(), run_args=()):
         self.kind = kind
-        self.base = [kind] + (PODMAN_FLAGS if kind == "podman" and storage_opts else [])
+        self.base = [kind] + list(global_args)
+        self.run_flags = RUN_FLAGS + list(run_args)
 
     def run(self, args, timeout=600, check=True):
         proc = subprocess.run(self.base + args, capture_output=True, text=True, timeout=timeout)
@@ -83,10 +92,10 @@ class Engine:
         return data[0] if isinstance(data, list) else data
 
 
-def detect_engine(wanted):
+def detect_engine(wanted, global_args=(), run_args=()):
     for kind in ([wanted] if wanted != "auto" else ["podman", "docker"]):
         if shutil.which(kind):
-            return Engine(kind)
+            return Engine(kind, global_args, run_args)
     raise DeployError("engine", "no container engine (podman or docker): run container_engine.yml")
 
 
@@ -135,7 +144,7 @@ def predict(engine, ref, info, cmd, runner, timeout):
         finally:
             engine.run(["image", "unmount", ref], check=False)
     else:
-        proc = subprocess.run(engine.base + ["run", "--rm"] + RUN_FLAGS + [ref] + list(cmd),
+        proc = subprocess.run(engine.base + ["run", "--rm"] + engine.run_flags + [ref] + list(cmd),
                               capture_output=True, text=True, timeout=timeout)
     lines = [ln for ln in proc.stdout.strip().splitlines() if ln.strip()]
     if proc.returncode != 0 or not lines:
@@ -195,6 +204,8 @@ def main():
             "insecure_registry": {"type": "bool", "default": False},
             "runner": {"type": "str", "default": "container", "choices": ["container", "rootfs"]},
             "state_dir": {"type": "path", "default": "/var/lib/edgefleet/deploy"},
+            "engine_args": {"type": "list", "elements": "str", "default": []},
+            "run_args": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=False,
     )
@@ -217,7 +228,7 @@ def main():
               "prediction": None, "error": None, "stage": None, "rolled_back_to": None}
     changed = False
     try:
-        engine = detect_engine(p["engine"])
+        engine = detect_engine(p["engine"], p["engine_args"], p["run_args"])
         result["engine"] = engine.kind
         engine.run(pull_args(engine, ref, p["insecure_registry"]))
         info = check_image(engine, ref, p, host_platform)

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from controller.lab.inventory import SANDBOX_ENGINE_ARGS, SANDBOX_RUN_ARGS
 from registry import labels
 from registry.build import Builder, BuildRequest
 from registry.client import RegistryClient
@@ -42,7 +43,9 @@ def deploy(server, digest, tmp_path, version, **extra):
         "digest": digest, "expected_platform": "linux/amd64",
         "expected_labels": {labels.TASK: TASK, labels.MODEL: MODEL, labels.VERSION: version},
         "health_cmd": ["/usr/local/bin/predict", "1", "2", "3"], "insecure_registry": True,
-        "engine": "podman", "state_dir": str(tmp_path / "state"), **extra,
+        "engine": "podman", "state_dir": str(tmp_path / "state"),
+        # This machine's Podman needs the lab's workarounds, as the lab inventory gives them.
+        "engine_args": SANDBOX_ENGINE_ARGS, "run_args": SANDBOX_RUN_ARGS, **extra,
     }
     return run_module("edgefleet_deploy", args, tmp_path)
 

@@ -74,6 +74,10 @@ def test_inventory_has_groups_pinned_host_keys_and_controller(tmp_path: Path) ->
     assert rpi["hosts"] == {"rpi-01": {"ansible_host": "10.213.0.11"}}
     assert rpi["vars"]["edgefleet_arch"] == "arm64"
     assert doc["all"]["children"]["gpu"]["vars"]["edgefleet_accelerator"] == "none"
+    # The sandbox's Podman workarounds live here, in the lab's inventory, not in the product.
+    assert top["edgefleet_container_engine_args"] == inventory.SANDBOX_ENGINE_ARGS
+    assert "vfs" in top["edgefleet_container_engine_args"]
+    assert top["edgefleet_container_run_args"] == inventory.SANDBOX_RUN_ARGS
 
 
 def test_state_round_trips_through_its_file(tmp_path: Path) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import yaml
 
 from controller.cli.render import summary
+from tests.unit._playbook_modules import run_module
 from tests.unit.test_playbook_contract import PLAYBOOKS, _tasks
 
 NAMES = ("deploy_model", "container_engine")
@@ -55,3 +58,25 @@ def test_summaries_of_deploy_results():
     assert summary("container_engine", {"result": {"version": "podman version 4.3.1",
                                                    "installed": True}}) == (
         "podman version 4.3.1 (installed now)")
+
+
+def test_a_device_engine_gets_no_sandbox_flags_unless_its_inventory_says(tmp_path, monkeypatch):
+    """A real Pi's Podman must use its own store and runtime: the module adds nothing but
+    what `engine_args`/`run_args` (from inventory vars) ask for. The `podman` on PATH here
+    records its argv and fails the pull, so nothing else runs."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "podman"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\necho "no network here" >&2\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    args = {"name": "m", "image": "192.0.2.1:5000/models/t/m", "digest": "sha256:" + "a" * 64,
+            "engine": "podman", "state_dir": str(tmp_path / "state")}
+    out = run_module("edgefleet_deploy", args, tmp_path)["deploy"]
+    assert (out["status"], out["stage"]) == ("failed", "engine")
+    assert calls.read_text().split("\n")[0] == (
+        "pull --quiet 192.0.2.1:5000/models/t/m@sha256:" + "a" * 64)
+    calls.unlink()
+    run_module("edgefleet_deploy", {**args, "engine_args": ["--storage-driver", "vfs"]},
+               tmp_path)
+    assert calls.read_text().startswith("--storage-driver vfs pull --quiet ")
