@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -17,6 +18,8 @@ from controller.jobs.manager import ACTIVE, JobManager
 
 router = APIRouter(prefix="/api")
 _POLL_S = 0.25
+MAX_EVENT = 2**53  # event numbers (SSE ids) stay exact in JavaScript and fit every database
+_EVENT_NUMBER = re.compile(r"[0-9]+")
 
 
 def _manager(request: Request) -> JobManager:
@@ -64,13 +67,18 @@ def relaunch_job(job_id: str, request: Request) -> dict[str, Any]:
 
 
 def _cursor(last_event_id: str | None, after: int | None) -> int:
-    raw = last_event_id if last_event_id is not None else after
-    if raw is None:
-        return 0
-    try:
-        return max(0, int(raw))
-    except ValueError:
-        raise InvalidRequest(f"Last-Event-ID {raw!r} is not an event number") from None
+    """The resume point; a header that is no event number is refused, never read as 0.
+
+    Bounded: a cursor past SQLite's (or JavaScript's) integers failed mid-stream, after 200.
+    """
+    if last_event_id is None:
+        return after or 0
+    shown = last_event_id if len(last_event_id) <= 40 else f"{last_event_id[:40]}..."
+    if not _EVENT_NUMBER.fullmatch(last_event_id):
+        raise InvalidRequest(f"Last-Event-ID {shown!r} is not an event number")
+    if len(last_event_id) > 20 or int(last_event_id) > MAX_EVENT:
+        raise InvalidRequest(f"Last-Event-ID {shown!r} is out of range (0..{MAX_EVENT})")
+    return int(last_event_id)
 
 
 @router.get("/jobs/{job_id}/events")
@@ -78,7 +86,9 @@ async def stream_events(
     job_id: str,
     request: Request,
     last_event_id: str | None = Header(None),
-    after: int | None = Query(None, ge=0, description="Resume after this event number."),
+    after: int | None = Query(
+        None, ge=0, le=MAX_EVENT, description="Resume after this event number."
+    ),
 ) -> EventSourceResponse:
     """Replay stored events after the cursor, then follow live ones until the job ends."""
     manager = _manager(request)

@@ -87,6 +87,8 @@ class Fold:
     hosts: dict[str, HostOutcome] = field(default_factory=dict)
     # True once the final stats arrived: the play ran to its end on every host.
     finished: bool = False
+    # ansible-playbook's pid, from the first event carrying one (the run's process record).
+    run_pid: int | None = None
 
     def host(self, name: str) -> HostOutcome:
         return self.hosts.setdefault(name, HostOutcome())

@@ -1,17 +1,39 @@
-"""Validation of extra vars: plain JSON data with variable-name keys and no secrets."""
+"""Validation of extra vars: plain JSON data with variable-name keys and no secrets.
+
+Extra vars come from whoever holds an operator token (API, CLI, dashboard) and Ansible gives
+them the highest precedence, so they must stay data: no template syntax anywhere (Ansible
+would evaluate `{{ lookup('pipe', ...) }}` on the controller), and no variable that steers
+how or where Ansible connects (`ansible_connection`, `ansible_ssh_common_args`, ...,
+`inventory_hostname`) unless the job's inventory allows that name.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from controller.jobs.errors import InvalidRequest
 
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 # Secrets in extra vars end up in runner's env/extravars file and in job records.
 _SECRET_HINTS = ("pass", "secret", "token", "private_key")
 _MAX_BYTES = 64 * 1024
+_MAX_DEPTH = 32
+_ROOT = "extra_vars"
+# Jinja's block, variable and comment openers: any of them makes Ansible template the string.
+_TEMPLATE = re.compile(r"\{[{%#]")
+# Ansible's own variables a request must not set: every `ansible_*` one (connection, user,
+# port, ssh_*, *_executable, become*, *_interpreter, shell_*, ...) and the special host
+# variables below it (the ssh plugin falls back to `inventory_hostname` as the address).
+_RESERVED_PREFIX = "ansible_"
+_RESERVED = frozenset({
+    "inventory_hostname", "inventory_hostname_short", "inventory_dir", "inventory_file",
+    "group_names", "groups", "hostvars", "omit", "playbook_dir", "play_hosts",
+    "role_names", "environment", "vars",
+})
+ALLOW_VAR = "edgefleet_extra_vars_allow"
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -22,22 +44,100 @@ def parse(text: str) -> dict[str, Any]:
         raise InvalidRequest(
             f"extra vars are not valid JSON: {exc.msg} at char {exc.pos}"
         ) from None
+    except RecursionError:
+        raise InvalidRequest(f"extra vars nest deeper than {_MAX_DEPTH} levels") from None
     return validate(value)
 
 
 def validate(value: Any) -> dict[str, Any]:
-    """Return the extra vars unchanged if they are safe to hand to Ansible."""
+    """Return the extra vars unchanged if they are plain data that is safe to hand to Ansible.
+
+    Reserved names (`ansible_*`, ...) pass here: only the job's inventory can allow them, so
+    `check_reserved` refuses them once the inventory is known.
+    """
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise InvalidRequest("extra vars must be a JSON object of variable names to values")
+    nodes = list(_walk(value))  # depth first: a deep value would overflow json.dumps
     if len(json.dumps(value)) > _MAX_BYTES:
         raise InvalidRequest(f"extra vars exceed {_MAX_BYTES // 1024} KiB")
     for key in value:
         if not isinstance(key, str) or not _VAR_NAME.match(key):
             raise InvalidRequest(f"extra var name {key!r} is not a valid Ansible variable name")
-        if any(hint in key.lower() for hint in _SECRET_HINTS):
-            raise InvalidRequest(
-                f"extra var {key!r} looks like a secret; use SSH keys or Ansible Vault instead"
-            )
+    for path, item, is_key in nodes:
+        _check_node(path, item, is_key)
     return value
+
+
+def _walk(value: dict[str, Any]) -> Iterator[tuple[str, Any, bool]]:
+    """(path, item, is_key) for every key and value at any depth, dicts inside lists too.
+
+    Iterative, so a deeply nested request is refused with a reason, not a RecursionError.
+    """
+    stack: list[tuple[str, Any, int]] = [(_ROOT, value, 0)]
+    while stack:
+        path, item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise InvalidRequest(f"extra vars nest deeper than {_MAX_DEPTH} levels at {path}")
+        children: list[tuple[str, Any, int]] = []
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                child = _child(path, key)
+                yield child, key, True
+                children.append((child, sub, depth + 1))
+        elif isinstance(item, list | tuple):
+            children = [(f"{path}[{i}]", sub, depth + 1) for i, sub in enumerate(item)]
+        else:
+            yield path, item, False
+        stack.extend(reversed(children))  # keep document order: the first problem is named
+
+
+def _child(path: str, key: Any) -> str:
+    """`extra_vars.cfg.items`, or `extra_vars.cfg["odd key"]` (always one line)."""
+    if isinstance(key, str) and _VAR_NAME.match(key):
+        return f"{path}.{key}"
+    shown = json.dumps(key) if isinstance(key, str) else repr(key)
+    return f"{path}[{shown}]"
+
+
+def _check_node(path: str, item: Any, is_key: bool) -> None:
+    """Template syntax anywhere, and secret-looking names at any depth, are refused."""
+    if isinstance(item, str) and _TEMPLATE.search(item):
+        what = "key" if is_key else "value"
+        raise InvalidRequest(
+            f"{path}: template syntax ('{{{{', '{{%' or '{{#') is not allowed in an extra var"
+            f" {what}; extra vars are data, never templated"
+        )
+    if is_key and isinstance(item, str) and any(h in item.lower() for h in _SECRET_HINTS):
+        raise InvalidRequest(
+            f"extra var {path} looks like a secret; use SSH keys or Ansible Vault instead"
+        )
+
+
+def reserved(variables: dict[str, Any]) -> list[str]:
+    """Top-level names that steer Ansible itself (connection, privilege, interpreter, host)."""
+    return [
+        key for key in variables
+        if key.lower().startswith(_RESERVED_PREFIX) or key in _RESERVED
+    ]
+
+
+def check_reserved(
+    variables: dict[str, Any], allowed: Callable[[], Collection[str]]
+) -> None:
+    """Refuse reserved names unless the inventory's allow-list (`allowed()`) names them.
+
+    `allowed` is only called when there is a reserved name: reading it parses the inventory.
+    """
+    names = reserved(variables)
+    if not names:
+        return
+    permitted = allowed()
+    for name in names:
+        if name not in permitted:
+            raise InvalidRequest(
+                f"{_child(_ROOT, name)}: Ansible's own variables (ansible_*, inventory_hostname,"
+                f" ...) cannot be set through extra vars; the inventory may allow one by listing"
+                f" it in {ALLOW_VAR} for the group all"
+            )

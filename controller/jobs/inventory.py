@@ -12,9 +12,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import PIPE
-from typing import Any
+from typing import Any, NoReturn
 
 from controller.jobs.errors import InvalidRequest
+from controller.jobs.extravars import ALLOW_VAR
 
 # Variables that silently change behaviour when misspelled (a prototype had `nsible_port`).
 KNOWN_VARS = (
@@ -47,6 +48,8 @@ KNOWN_VARS = (
     "edgefleet_speedtest_port",
     "edgefleet_timesync_wait_s",
     "edgefleet_timesync_require_sync",
+    # Reserved names (ansible_*, ...) extra vars may set anyway: set for `all` (see extravars).
+    "edgefleet_extra_vars_allow",
 )
 # Passwords belong in SSH keys or Vault, never in inventory (they'd reach logs and job dirs).
 _SECRET_VARS = (
@@ -56,8 +59,11 @@ _SECRET_VARS = (
     "ansible_become_pass",
     "ansible_become_password",
 )
-_LIMIT = re.compile(r"^[A-Za-z0-9_.,:&!*\-\[\]]+$")
-_HOST_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_LIMIT = re.compile(r"[A-Za-z0-9_.,:&!*\-\[\]]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# `:` separates patterns too, except inside a range such as `rpi[0:3]`.
+_COLON_OUTSIDE_BRACKETS = re.compile(r":(?![^\[]*\])")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_.\-]+\Z")  # \Z: `$` would let a final newline by
 _PARSE_S = 120  # a dynamic inventory script may hang; never let it hold a request forever
 _PARSE_ERROR = re.compile(r":(\d+):\s+(.+?)(?=\n\[WARNING\]|\nERROR!|\Z)", re.DOTALL)
 
@@ -74,11 +80,17 @@ class Target:
         return {"name": self.name, "address": self.address, "groups": list(self.groups)}
 
 
-def _ansible_inventory(inventory: Path, limit: str | None, ansible_cfg: Path | None) -> Any:
-    """Ansible's own view of the inventory (same parser, same config as the run itself)."""
+def _ansible_inventory(
+    inventory: Path, limit: str | None, ansible_cfg: Path | None, *, export: bool = False
+) -> Any:
+    """Ansible's own view of the inventory (same parser, same config as the run itself).
+
+    `export`: each group's own `vars` instead of every host's merged variables."""
     cmd = [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(inventory), "--list"]
     if limit:
         cmd.append(f"--limit={limit}")
+    if export:
+        cmd.append("--export")
     env = dict(
         os.environ,
         ANSIBLE_INVENTORY_UNPARSED_FAILED="1",
@@ -181,6 +193,23 @@ def check_vars(hostvars: dict[str, dict[str, Any]]) -> None:
                 )
 
 
+def check_limit(limit: str) -> None:
+    """Refuse what Ansible would misread: `,` (empty patterns are dropped, so all hosts), a
+    trailing newline, control characters, a bare `!`/`&`; the reason fits on one line."""
+    if _CONTROL.search(limit):
+        _bad_limit(limit, "it contains a control character or newline")
+    if not _LIMIT.fullmatch(limit):
+        _bad_limit(limit, "use letters, digits and _ . , : & ! * - [ ]")
+    for part in limit.split(","):
+        for pattern in _COLON_OUTSIDE_BRACKETS.split(part):
+            if not pattern.lstrip("!&"):
+                _bad_limit(limit, "it has an empty pattern (next to , or :, or after ! or &)")
+
+
+def _bad_limit(limit: str, why: str) -> NoReturn:
+    raise InvalidRequest(f"limit {limit!r} is not a valid host pattern: {why}")
+
+
 def load(
     inventory: Path, ansible_cfg: Path | None = None, *, limit: str | None = None
 ) -> dict[str, Any]:
@@ -189,8 +218,8 @@ def load(
     hosts, no passwords or misspellings."""
     if not inventory.exists():
         raise InvalidRequest(f"inventory {inventory} does not exist")
-    if limit is not None and not _LIMIT.match(limit):
-        raise InvalidRequest(f"limit {limit!r} is not a valid host pattern")
+    if limit is not None:
+        check_limit(limit)
     check_duplicates(inventory)
     data = _ansible_inventory(inventory, limit, ansible_cfg)
     check_vars(data.get("_meta", {}).get("hostvars", {}))
@@ -203,6 +232,31 @@ def host_vars(
     """Each host's variables after Ansible merged group_vars and host vars."""
     data = _ansible_inventory(inventory, limit, ansible_cfg)
     return data.get("_meta", {}).get("hostvars", {})
+
+
+def extra_vars_allow(
+    inventory: Path, hosts: list[str], ansible_cfg: Path | None = None
+) -> frozenset[str]:
+    """Reserved names extra vars may set on `hosts`: `edgefleet_extra_vars_allow` of the group
+    `all` (the inventory file's author decides, never a request), narrowed by any group or
+    host of the job that overrides it with a shorter list."""
+    groups = _ansible_inventory(inventory, None, ansible_cfg, export=True)
+    everyone = groups.get("all", {}).get("vars", {}).get(ALLOW_VAR)
+    allowed = _allow_list(everyone, "for the group all")
+    for host, variables in host_vars(inventory, ",".join(hosts), ansible_cfg).items():
+        allowed &= _allow_list(variables.get(ALLOW_VAR), f"for host {host!r}")
+    return allowed
+
+
+def _allow_list(value: Any, where: str) -> frozenset[str]:
+    """A list of exact names; anything else (a string, a template) is a mistake, not `[]`."""
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidRequest(
+            f"inventory {ALLOW_VAR} {where} must be a list of variable names, not {value!r}"
+        )
+    return frozenset(value)
 
 
 def resolve_targets(

@@ -19,17 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from controller.config import Settings
-from controller.jobs import extravars, playbooks
+from controller.jobs import extravars, playbooks, runs
 from controller.jobs.errors import InvalidRequest, JobConflict, JobNotFound
 from controller.jobs.events import Fold, HostOutcome, compact
-from controller.jobs.inventory import Target, resolve_targets
+from controller.jobs.inventory import Target, extra_vars_allow, resolve_targets
 from controller.jobs.runner import RunOutcome, RunSpec, execute, fork_count, private_dir
 from controller.jobs.views import host_dict, iso, job_dict
-from controller.store import Host, Job, JobEvent, JobHost, Store
+from controller.store import Host, HostLock, Job, JobEvent, JobHost, Store
 from controller.store.models import utcnow
 
 ACTIVE = ("queued", "running")
@@ -97,13 +98,15 @@ class JobManager:
             raise InvalidRequest("timeout_s must be between 1 and 86400 seconds")
         targets = resolve_targets(inv, limit, self.settings.ansible_cfg)
         names = {t.name for t in targets}
+        extravars.check_reserved(
+            variables, lambda: extra_vars_allow(inv, sorted(names), self.settings.ansible_cfg)
+        )
         job_id = uuid.uuid4().hex[:12]
         pid, started = _me()
         with self._lock:
-            with self.store.session() as s:
-                self._check_free(s, names)
-                s.add(
-                    Job(
+            self._release_stale(names)
+            try:
+                self._insert_job(names, Job(
                         id=job_id,
                         playbook=book.stem,
                         limit=limit,
@@ -116,8 +119,10 @@ class JobManager:
                         relaunch_of=relaunch_of,
                         owner_pid=pid,
                         owner_started=started,
-                    )
-                )
+                    ))
+            except IntegrityError:
+                # Another process took one of these hosts between our check and our insert.
+                raise JobConflict("hosts busy: another job took them just now") from None
             active = self._active[job_id] = _Active()
         spec = RunSpec(
             job_id=job_id,
@@ -137,14 +142,37 @@ class JobManager:
         ).start()
         return self.get(job_id)
 
-    @staticmethod
-    def _check_free(s: Session, names: set[str]) -> None:
-        """One active job per host, across every process sharing the store."""
-        for other in s.scalars(select(Job).where(Job.status.in_(ACTIVE))):
-            if not _owner_alive(other.owner_pid, other.owner_started):
-                continue  # an orphan: it holds no host, and reconcile_orphans will close it
-            if busy := sorted(names & {t["name"] for t in other.targets}):
-                raise JobConflict(f"hosts busy in job {other.id}: {', '.join(busy[:10])}")
+    def _insert_job(self, names: set[str], job: Job) -> None:
+        """The job and one lock row per host in one transaction: the host_locks primary key
+        makes "one active job per host" hold across every process sharing the store."""
+        with self.store.session() as s:
+            s.add(job)
+            s.flush()
+            s.add_all(HostLock(host=name, job_id=job.id) for name in sorted(names))
+
+    def _release_stale(self, names: set[str]) -> None:
+        """Drop locks whose job no longer runs anything; a live holder is a JobConflict.
+
+        A job whose controller died still holds its hosts while its ansible-playbook runs
+        (until reconcile_orphans stops it): a second job must not race the first one."""
+        with self.store.session() as s:
+            rows = s.execute(select(HostLock, Job).join(Job, HostLock.job_id == Job.id)
+                             .where(HostLock.host.in_(names))).all()
+            busy: dict[str, list[str]] = {}
+            for lock, job in rows:
+                if job.status in ACTIVE and self._holds_hosts(job):
+                    busy.setdefault(job.id, []).append(lock.host)
+                else:
+                    s.delete(lock)
+            if busy:
+                job_id, hosts = next(iter(busy.items()))
+                raise JobConflict(f"hosts busy in job {job_id}: {', '.join(sorted(hosts)[:10])}")
+
+    def _holds_hosts(self, job: Job) -> bool:
+        if _owner_alive(job.owner_pid, job.owner_started):
+            return True
+        return bool(runs.processes(private_dir(self.settings.jobs_dir, job.id),
+                                   job.run_pid, job.run_started))
 
     def relaunch(self, job_id: str, requested_by: str | None = None) -> dict[str, Any]:
         """Re-run a finished job on its failed and unreachable hosts only."""
@@ -262,6 +290,14 @@ class JobManager:
             return
         touched: set[str] = set()
         with self.store.session() as s:
+            pid = next((e["pid"] for e in batch if isinstance(e.get("pid"), int)), None)
+            if fold.run_pid is None and pid:
+                # ansible-playbook's own pid (its callback stamps every event): recorded so a
+                # restarted controller can find and stop this run (controller/jobs/runs.py).
+                fold.run_pid = pid
+                job = s.get(Job, job_id)
+                if job is not None:
+                    job.run_pid, job.run_started = pid, runs.started_at(pid)
             for raw in batch:
                 ev = compact(raw)
                 s.add(
@@ -300,6 +336,7 @@ class JobManager:
             job = s.get(Job, job_id)
             assert job is not None
             job.status, job.rc, job.finished_at = out.status, out.rc, utcnow()
+            s.execute(delete(HostLock).where(HostLock.job_id == job_id))
             seen = {n for n, h in fold.hosts.items() if h.seen}
             if out.status == "successful" and not seen:
                 job.status, job.error = "failed", "the run finished with zero host events"
@@ -338,14 +375,20 @@ class JobManager:
 
     # ---- recovery --------------------------------------------------------------------
     def reconcile_orphans(self) -> list[str]:
-        """Mark jobs whose owning controller process is gone as failed; drop their job dirs."""
+        """Close jobs whose owning controller process is gone: stop their ansible-playbook if
+        it still runs (process group), mark them failed, free their hosts, drop their dirs."""
         orphaned: list[str] = []
         with self.store.session() as s:
             for job in s.scalars(select(Job).where(Job.status.in_(ACTIVE))):
                 if _owner_alive(job.owner_pid, job.owner_started):
                     continue
+                stopped = runs.stop(runs.processes(private_dir(self.settings.jobs_dir, job.id),
+                                                   job.run_pid, job.run_started))
                 job.status, job.finished_at = "failed", utcnow()
                 job.error = "the controller process running this job exited before it finished"
+                if stopped:
+                    job.error += f"; its ansible-playbook was stopped (pid {stopped[0]})"
+                s.execute(delete(HostLock).where(HostLock.job_id == job.id))
                 orphaned.append(job.id)
         for job_id in orphaned:
             # May still hold runner's artifacts/<id>/command, which records the environment.

@@ -3,7 +3,7 @@ benchmark results."""
 
 from controller.store.benchmarks import BenchmarkResult  # registers the benchmark table
 from controller.store.db import Store
-from controller.store.models import Host, Job, JobEvent, JobHost
+from controller.store.models import Host, HostLock, Job, JobEvent, JobHost
 from controller.store.telemetry import Device, DeviceToken  # registers the telemetry tables
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Device",
     "DeviceToken",
     "Host",
+    "HostLock",
     "Job",
     "JobEvent",
     "JobHost",

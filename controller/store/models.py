@@ -36,9 +36,22 @@ class Job(Base):
     relaunch_of: Mapped[str | None] = mapped_column(String(32))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
     owner_started: Mapped[float | None] = mapped_column()
+    # ansible-playbook's pid and create time (controller/jobs/runs.py), from its first event.
+    run_pid: Mapped[int | None] = mapped_column(Integer)
+    run_started: Mapped[float | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class HostLock(Base):
+    """One row per host an active job holds: the primary key makes the per-host lock hold
+    across controller processes (two inserts for one host cannot both commit)."""
+
+    __tablename__ = "host_locks"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
 
 
 class JobEvent(Base):

@@ -9,7 +9,7 @@ import pytest
 
 from controller.jobs import inventory as inventory_module
 from controller.jobs.errors import InvalidRequest
-from controller.jobs.inventory import check_vars, resolve_targets
+from controller.jobs.inventory import check_vars, extra_vars_allow, resolve_targets
 
 
 def write(tmp_path: Path, text: str, name: str = "hosts.ini") -> Path:
@@ -131,3 +131,84 @@ def test_a_hanging_dynamic_inventory_is_an_error_not_a_hang(
         resolve_targets(script, None)
     left = [p for p in psutil.process_iter(["cmdline"]) if str(script) in (p.info["cmdline"] or [])]
     assert left == [], "the inventory script must be killed with ansible-inventory"
+
+
+@pytest.mark.parametrize(
+    ("limit", "why"),
+    [
+        (",", "empty pattern"),  # Ansible drops empty patterns: `,` meant every host
+        ("local-a,", "empty pattern"),
+        (",local-a", "empty pattern"),
+        ("local-a,,unreach", "empty pattern"),
+        ("edge:", "empty pattern"),
+        ("edge::lost", "empty pattern"),
+        ("edge:!", "empty pattern"),
+        ("&", "empty pattern"),
+        ("edge\n", "control character or newline"),  # `$` matched before a final newline
+        ("edge\r", "control character or newline"),
+        ("ed\x00ge", "control character or newline"),
+        ("edge\tlost", "control character or newline"),
+    ],
+)
+def test_limit_with_an_empty_pattern_or_control_character_is_refused(
+    inventory: Path, limit: str, why: str
+) -> None:
+    with pytest.raises(InvalidRequest, match=f"not a valid host pattern: .*{why}") as info:
+        resolve_targets(inventory, limit)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("limit", "names"),
+    [("edge:lost", ["local-a", "local-b", "unreach"]), ("edge[0:1]", ["local-a", "local-b"]),
+     ("!lost", ["local-a", "local-b"]), ("edge:&edge", ["local-a", "local-b"])],
+)
+def test_colons_in_ranges_and_operators_still_work(
+    inventory: Path, limit: str, names: list[str]
+) -> None:
+    assert [t.name for t in resolve_targets(inventory, limit)] == names
+
+
+ALLOW_INVENTORY = """\
+all:
+  vars:
+    edgefleet_extra_vars_allow: [ansible_python_interpreter, ansible_port]
+  children:
+    edge:
+      hosts:
+        local-a: {}
+        local-b: {edgefleet_extra_vars_allow: [ansible_port, ansible_connection]}
+"""
+
+
+def test_extra_vars_allow_comes_from_all_and_a_host_can_only_narrow_it(tmp_path: Path) -> None:
+    inv = write(tmp_path, ALLOW_INVENTORY, name="hosts.yml")
+    assert extra_vars_allow(inv, ["local-a"]) == {"ansible_python_interpreter", "ansible_port"}
+    # local-b's own list cannot add ansible_connection: only `all` grants.
+    assert extra_vars_allow(inv, ["local-b"]) == {"ansible_port"}
+    assert extra_vars_allow(inv, ["local-a", "local-b"]) == {"ansible_port"}
+
+
+def test_extra_vars_allow_set_only_for_a_group_grants_nothing(tmp_path: Path) -> None:
+    inv = write(tmp_path, "[edge]\nlocal-a\n[edge:vars]\n"
+                          "edgefleet_extra_vars_allow=['ansible_connection']\n")
+    assert extra_vars_allow(inv, ["local-a"]) == frozenset()
+
+
+def test_extra_vars_allow_from_group_vars_all_and_no_list_at_all(
+    tmp_path: Path, inventory: Path
+) -> None:
+    inv = write(tmp_path, "[edge]\nlocal-a\n")
+    assert extra_vars_allow(inv, ["local-a"]) == frozenset()
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(
+        "edgefleet_extra_vars_allow: [ansible_port]\n")
+    assert extra_vars_allow(inv, ["local-a"]) == {"ansible_port"}
+    assert extra_vars_allow(inventory, ["local-a"]) == frozenset()
+
+
+def test_an_allow_list_that_is_not_a_list_of_names_is_refused(tmp_path: Path) -> None:
+    inv = write(tmp_path, "[all:vars]\nedgefleet_extra_vars_allow=ansible_connection\n"
+                          "[edge]\nlocal-a\n")
+    with pytest.raises(InvalidRequest, match="must be a list of variable names"):
+        extra_vars_allow(inv, ["local-a"])

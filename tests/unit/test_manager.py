@@ -12,7 +12,7 @@ import pytest
 from controller.config import Settings
 from controller.jobs.errors import InvalidRequest, JobConflict, JobNotFound
 from controller.jobs.manager import JobManager
-from controller.store import Job
+from controller.store import HostLock, Job
 from tests.conftest import job_processes, wait_for
 
 
@@ -216,18 +216,20 @@ def test_jobs_of_a_dead_controller_are_marked_failed_and_free_their_hosts(
     manager: JobManager, settings: Settings
 ) -> None:
     me = psutil.Process()
-    rows = {
-        "dead0000pid0": (_dead_pid(), me.create_time()),
-        "reused000pid": (me.pid, me.create_time() - 1000),  # our pid, but another process
-        "alive0000job": (me.pid, me.create_time()),
+    rows = {  # job: (owner pid, owner start, the host it holds)
+        "dead0000pid0": (_dead_pid(), me.create_time(), "local-b"),
+        "reused000pid": (me.pid, me.create_time() - 1000, "unreach"),  # our pid, another start
+        "alive0000job": (me.pid, me.create_time(), "local-a"),
     }
     with manager.store.session() as s:
-        for job_id, (pid, started) in rows.items():
+        for job_id, (pid, started, host) in rows.items():
             s.add(Job(
                 id=job_id, playbook="sleep", limit=None, inventory="x",
-                targets=[{"name": "local-a"}], requested_by="t", status="running",
+                targets=[{"name": host}], requested_by="t", status="running",
                 timeout_s=60, owner_pid=pid, owner_started=started,
             ))
+            s.flush()
+            s.add(HostLock(host=host, job_id=job_id))
     leftover = settings.jobs_dir / "dead0000pid0" / "artifacts"
     leftover.mkdir(parents=True)
     (leftover / "command").write_text("{}")
@@ -245,15 +247,19 @@ def test_jobs_of_a_dead_controller_are_marked_failed_and_free_their_hosts(
     # The live one still holds local-a; the dead ones hold nothing.
     with pytest.raises(JobConflict, match="alive0000job"):
         manager.submit("ping", limit="local-a")
+    assert run(manager, "ping", limit="local-b")["status"] == "successful"
 
 
-def test_orphans_never_block_hosts_even_before_reconciliation(manager: JobManager) -> None:
+def test_dead_orphans_never_block_hosts_even_before_reconciliation(manager: JobManager) -> None:
     with manager.store.session() as s:
         s.add(Job(
             id="orphan000001", playbook="sleep", limit=None, inventory="x",
             targets=[{"name": "local-a"}], requested_by="t", status="running",
             timeout_s=60, owner_pid=_dead_pid(), owner_started=1.0,
         ))
+        s.flush()
+        s.add(HostLock(host="local-a", job_id="orphan000001"))
+    # Its owner is dead and it runs no process: its lock is stale, not a busy host.
     assert run(manager, "ping", limit="local-a")["status"] == "successful"
 
 
