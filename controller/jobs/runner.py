@@ -21,6 +21,7 @@ from typing import Any
 
 import ansible_runner
 import psutil
+import yaml
 
 # AWX's capacity model: ~100 MB of controller memory per fork after a 2 GB reserve.
 _FORK_MB = 100
@@ -77,6 +78,31 @@ def private_dir(work_dir: Path, job_id: str) -> Path:
     return work_dir / job_id
 
 
+class _UnsafeDumper(yaml.SafeDumper):
+    """Every string value tagged `!unsafe`: Ansible never templates it, wherever a playbook
+    puts it (two values side by side could otherwise assemble a `{{ ... }}`)."""
+
+
+def _unsafe_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    return dumper.represent_scalar("!unsafe", data)
+
+
+def _plain_keys(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    """Keys stay plain strings (variable names, already validated): only values are data."""
+    pairs = [(dumper.represent_scalar("tag:yaml.org,2002:str", str(k)), dumper.represent_data(v))
+             for k, v in data.items()]
+    return yaml.MappingNode("tag:yaml.org,2002:map", pairs)
+
+
+_UnsafeDumper.add_representer(str, _unsafe_str)
+_UnsafeDumper.add_representer(dict, _plain_keys)
+
+
+def unsafe_extravars(variables: dict[str, Any]) -> str:
+    """Extra vars as YAML for `-e @file`, every string marked unsafe."""
+    return yaml.dump(variables, Dumper=_UnsafeDumper, sort_keys=False, allow_unicode=True)
+
+
 def _envvars(spec: RunSpec) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     env = {key: "" for key in os.environ if _SECRET_ENV.search(key)}
@@ -102,6 +128,10 @@ def execute(
     (private / "env").mkdir(mode=0o700)
     (private / "env" / "settings").write_text(json.dumps({"pexpect_timeout": _POLL_S}))
     spec.fact_cache_dir.mkdir(parents=True, exist_ok=True)
+    extravars_file = None
+    if spec.extra_vars:
+        extravars_file = private / "extravars.yml"  # removed with the private dir
+        extravars_file.write_text(unsafe_extravars(spec.extra_vars))
 
     def on_event(event: dict[str, Any]) -> bool:
         events.put(event)
@@ -114,7 +144,7 @@ def execute(
             playbook=str(spec.playbook),
             inventory=str(spec.inventory),
             limit=spec.limit,
-            extravars=spec.extra_vars or None,
+            extravars=str(extravars_file) if extravars_file else None,
             forks=spec.forks,
             envvars=_envvars(spec),
             timeout=spec.timeout_s,
