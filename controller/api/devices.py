@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from controller.telemetry.query import MAX_STEP_S
+
 router = APIRouter(prefix="/api")
 
 
@@ -27,7 +29,8 @@ def device_metrics(
     name: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,99}$")],
     since: Annotated[str | None, Query(description="seconds ago, epoch or ISO-8601")] = None,
     until: Annotated[str | None, Query(description="seconds ago, epoch or ISO-8601")] = None,
-    step: Annotated[int | None, Query(ge=1, description="bucket width in seconds")] = None,
+    step: Annotated[int | None, Query(ge=1, le=MAX_STEP_S,
+                                      description="bucket width in seconds")] = None,
     labels: Annotated[str | None, Query(description="k=v[,k=v]: series having them")] = None,
 ) -> dict[str, Any]:
     return request.app.state.telemetry.metrics(key, name, since, until, step, labels)

@@ -50,4 +50,7 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     runtime.err.print(f"dashboard: http://{shown}:{port}/ui/"
                       + (" (log in with an API token)" if token else ""))
-    uvicorn.run(api, host=host, port=port, log_level="info", timeout_keep_alive=75)
+    # backlog 64: uvicorn buffers up to 256 KiB per accepted connection before the app sees
+    # it, so a deep accept queue let 1,500 stalled uploads add ~40 MB (benchmarks/attacks.py).
+    uvicorn.run(api, host=host, port=port, log_level="info", timeout_keep_alive=75,
+                backlog=64)

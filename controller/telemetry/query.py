@@ -26,6 +26,10 @@ MAX_POINTS = 20_000
 MAX_ROWS_PER_SERIES = 50_000
 DEFAULT_POINTS = 720
 _EPOCH_MIN = 1e9  # numbers below this are "seconds ago", above it epoch seconds
+# Every time a query names must lie in 1970..9999 (as ISO-8601 can): anything else is a
+# typo or a probe, and past about 2**63 ms it overflowed the database's integers (500s).
+TIME_RANGE = (0.0, 253_402_300_799.0)
+MAX_STEP_S = 10 * 366 * 86400  # ten years: one bucket for any retention there is
 COLUMNS = ("ts", "avg", "min", "max", "count")
 
 
@@ -36,8 +40,13 @@ class Window:
     step: int
 
 
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+
+
 def parse_time(text: str, now: float) -> float:
-    """Time ago ('3600', '15m', '2d'), epoch seconds ('1763900000') or ISO-8601 -> epoch s."""
+    """Time ago ('3600', '15m', '2d'), epoch seconds ('1763900000') or ISO-8601 -> epoch s,
+    within TIME_RANGE."""
     try:
         number = parse_duration(text)
     except ValueError:
@@ -45,10 +54,15 @@ def parse_time(text: str, now: float) -> float:
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidPayload(
-                f"{text!r} is not a time (time ago like 3600 or 15m, epoch seconds or ISO-8601)"
+                f"{_shown(text)} is not a time (time ago like 3600 or 15m, epoch seconds or "
+                "ISO-8601)"
             ) from None
-        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-    return number if number >= _EPOCH_MIN else now - number
+        t = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    else:
+        t = number if number >= _EPOCH_MIN else now - number
+    if not (math.isfinite(t) and TIME_RANGE[0] <= t <= TIME_RANGE[1]):
+        raise InvalidPayload(f"{_shown(text)} is out of range: times must lie in 1970..9999")
+    return t
 
 
 def window(since: str | None, until: str | None, step: int | None, now: float) -> Window:
@@ -57,9 +71,9 @@ def window(since: str | None, until: str | None, step: int | None, now: float) -
     if end <= start:
         raise InvalidPayload("since must be before until")
     if step is None:
-        step = max(1, math.ceil((end - start) / DEFAULT_POINTS))
-    if step < 1:
-        raise InvalidPayload("step must be at least 1 second")
+        step = min(MAX_STEP_S, max(1, math.ceil((end - start) / DEFAULT_POINTS)))
+    if not 1 <= step <= MAX_STEP_S:
+        raise InvalidPayload(f"step must be 1 to {MAX_STEP_S} seconds")
     if (end - start) / step > MAX_POINTS:
         raise InvalidPayload(f"step {step} s gives more than {MAX_POINTS} points; use a larger one")
     return Window(start, end, step)

@@ -3,16 +3,21 @@
 A device is listed once it has pushed, or once it is known by name from a token or from the
 inventory's host view (then with `status: "never_seen"`). Online means the last push is at
 most `offline_after_s` old, by the controller's clock. Tokens and their hashes never appear.
+
+The list (polled by the Fleet page every few seconds) shows at most MAX_LATEST_LISTED key
+series per device, picked in SQL, so its cost and size do not grow with a device's series;
+`GET /api/devices/{id}` shows every series (at most the per-device series limit).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from fnmatch import fnmatchcase
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
 
 from controller.jobs.views import host_dict
 from controller.store import Host
@@ -21,36 +26,78 @@ from controller.telemetry.errors import NotFound
 from controller.telemetry.settings import TelemetrySettings
 
 _ANSIBLE_SUMMARY = ("address", "groups", "last_status", "last_job_id", "updated_at", "results")
+# Key series per device in the list: a real device has a few dozen (a 64-core one about 90).
+MAX_LATEST_LISTED = 200
+_GLOB_PART = re.compile(r"\[[^]]*\]|[*?%_\\]|[^*?%_\\[]+|\[")
 
 
-def _latest(s: Session, pks: list[int], patterns: tuple[str, ...] | None
-            ) -> dict[int, list[dict[str, Any]]]:
-    """Newest raw sample of each series of these devices (only names matching `patterns`)."""
-    rows = s.execute(
-        select(Series.id, Series.device_pk, Series.name, Series.labels, Series.unit,
-               Series.source).where(Series.device_pk.in_(pks)).order_by(Series.name, Series.labels)
-    ).all()
-    if patterns is not None:
+def _like(pattern: str) -> str:
+    """The SQL LIKE form of an fnmatch pattern (`[...]` widened to any one character; the
+    caller still checks fnmatchcase), `\\` escaping."""
+    out = []
+    for part in _GLOB_PART.findall(pattern):
+        if part == "*":
+            out.append("%")
+        elif part == "?" or (part.startswith("[") and part.endswith("]") and len(part) > 1):
+            out.append("_")
+        elif part in ("%", "_", "\\"):
+            out.append("\\" + part)
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def _named(table: Any, patterns: tuple[str, ...] | None) -> list[Any]:
+    if patterns is None:
+        return []
+    return [or_(*(table.name.like(_like(p), escape="\\") for p in patterns))]
+
+
+def _series_rows(s: Session, pks: list[int], patterns: tuple[str, ...] | None,
+                 per_device: int | None) -> list[Any]:
+    """Series of these devices ordered by device, name, labels: with `patterns` only names
+    matching one, with `per_device` only the first that many of each device. Those are
+    picked per device by a correlated `IN (... ORDER BY name, labels LIMIT n)`: an index
+    range scan that stops after n rows, however many series the device has."""
+    if not pks or patterns == ():
+        return []
+    columns = (Series.id, Series.device_pk, Series.name, Series.labels, Series.unit,
+               Series.source)
+    if per_device is None:
+        stmt = select(*columns).where(Series.device_pk.in_(pks), *_named(Series, patterns))
+    else:
+        other = aliased(Series)
+        first = (select(other.id).where(other.device_pk == Device.pk, *_named(other, patterns))
+                 .order_by(other.name, other.labels).limit(per_device).correlate(Device))
+        stmt = (select(*columns).select_from(Device).join(Series, Series.id.in_(first))
+                .where(Device.pk.in_(pks)))
+    rows = s.execute(stmt.order_by(Series.device_pk, Series.name, Series.labels)).all()
+    if patterns is not None:  # LIKE ignores case on SQLite and widens [...]
         rows = [r for r in rows if any(fnmatchcase(r.name, p) for p in patterns)]
-    # A correlated max() per series is one index probe each (SQLite's min/max optimisation);
-    # GROUP BY over the index would walk every sample of the day.
-    newest = select(func.max(Sample.ts_ms)).where(Sample.series_id == Series.id)
-    newest_ts = dict(s.execute(
-        select(Series.id, newest.scalar_subquery()).where(Series.id.in_([r.id for r in rows]))
-    ).all()) if rows else {}
-    pairs = [(sid, ts) for sid, ts in newest_ts.items() if ts is not None]
-    values = dict(
-        ((sid, ts), v) for sid, ts, v in s.execute(
-            select(Sample.series_id, Sample.ts_ms, Sample.value)
-            .where(tuple_(Sample.series_id, Sample.ts_ms).in_(pairs))
-        )
-    ) if pairs else {}
+    return rows
+
+
+def _latest(s: Session, pks: list[int], patterns: tuple[str, ...] | None,
+            per_device: int | None = None) -> dict[int, list[dict[str, Any]]]:
+    """Newest raw sample of each series of these devices (only names matching `patterns`,
+    at most `per_device` series each)."""
+    rows = _series_rows(s, pks, patterns, per_device)
+    # Two index probes per series (backwards on (series_id, ts_ms), one row each). A
+    # `(series_id, ts_ms) IN (pairs)` lookup here made SQLite scan every raw sample.
+    newest = (select(Sample.ts_ms, Sample.value).where(Sample.series_id == Series.id)
+              .order_by(Sample.ts_ms.desc()).limit(1))
+    found = s.execute(
+        select(Series.id, newest.with_only_columns(Sample.ts_ms).scalar_subquery(),
+               newest.with_only_columns(Sample.value).scalar_subquery())
+        .where(Series.id.in_([r.id for r in rows]))
+    ).all() if rows else []
+    values = {sid: (ts, v) for sid, ts, v in found if ts is not None}
     out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in pks}
     for r in rows:
-        ts = newest_ts.get(r.id)
-        if (r.id, ts) in values:
+        if r.id in values:
+            ts, value = values[r.id]
             out[r.device_pk].append({
-                "name": r.name, "labels": json.loads(r.labels), "value": values[(r.id, ts)],
+                "name": r.name, "labels": json.loads(r.labels), "value": value,
                 "unit": r.unit, "source": r.source, "ts": ts / 1000,
             })
     return out
@@ -90,7 +137,7 @@ def list_devices(s: Session, settings: TelemetrySettings, now: float) -> list[di
     devices = list(s.scalars(select(Device)))
     token_names = set(s.scalars(select(DeviceToken.name)))
     hosts = {h.name: h for h in s.scalars(select(Host))}
-    latest = _latest(s, [d.pk for d in devices], settings.key_metrics)
+    latest = _latest(s, [d.pk for d in devices], settings.key_metrics, MAX_LATEST_LISTED)
     named = {d.name for d in devices if d.name}
     views = [
         _view(d, d.name, d.name in token_names, hosts.get(d.name or ""), latest[d.pk], now,

@@ -20,17 +20,21 @@ from pydantic import (
 )
 
 from agent import protocol
+from controller.telemetry.errors import InvalidPayload, LabelLimitExceeded
 
 # Anything before this is a clock that was never set (1 Jan 2020, UTC).
 MIN_TS = 1_577_836_800.0
 # Checked once per batch in the model validator: a per-field Python validator costs about a
 # microsecond per sample, and a push carries up to 5,000 of them.
 MAX_LABEL_VALUE = 128
+MAX_LABEL_NAME = 64
 
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 Name = Annotated[str, StringConstraints(pattern=protocol.NAME_PATTERN)]
-LabelKey = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")]
+LabelKey = Annotated[
+    str, StringConstraints(pattern=rf"^[a-zA-Z_][a-zA-Z0-9_]{{0,{MAX_LABEL_NAME - 1}}}$")
+]
 LabelValue = Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE)]
 Source = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:@/-]{0,63}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -112,6 +116,18 @@ class PushBody(BaseModel):
 def parse_push(body: bytes, now: float, max_skew: float) -> PushBody:
     """Validate a raw body in one pass (pydantic parses the JSON itself: no dict in between)."""
     return PushBody.model_validate_json(body, context={"now": now, "max_skew": max_skew})
+
+
+_LABEL_LIMITS = (f"label limits: at most {protocol.MAX_LABELS} labels per sample, names of "
+                 f"at most {MAX_LABEL_NAME} and values of at most {MAX_LABEL_VALUE} characters")
+
+
+def invalid_payload(exc: ValidationError) -> InvalidPayload:
+    """The 422 for a body that failed validation; LabelLimitExceeded (naming the limits) when
+    a label is what failed, so the ingest counter tells cardinality abuse from bugs."""
+    if any("labels" in err.get("loc", ()) for err in exc.errors(include_url=False)):
+        return LabelLimitExceeded(f"{one_line(exc)} ({_LABEL_LIMITS})")
+    return InvalidPayload(one_line(exc))
 
 
 def one_line(exc: ValidationError, shown: int = 3) -> str:

@@ -17,10 +17,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from controller.store import Store
-from controller.telemetry import maintenance, query, registry, tokens
+from controller.telemetry import maintenance, malloc, query, registry
 from controller.telemetry.committer import GroupCommitter
-from controller.telemetry.errors import InvalidPayload, NotFound
-from controller.telemetry.schemas import one_line, parse_push
+from controller.telemetry.errors import NotFound
+from controller.telemetry.gate import TokenGate
+from controller.telemetry.metrics import IngestMetrics
+from controller.telemetry.schemas import invalid_payload, parse_push
 from controller.telemetry.settings import TelemetrySettings
 from controller.telemetry.writer import GroupWriter, Push, PushResult
 
@@ -52,7 +54,10 @@ class TelemetryService:
         self.settings = settings
         self.store = store
         self.clock = clock
-        self._committer = GroupCommitter(GroupWriter(store.engine))
+        self.counters = IngestMetrics()
+        self.gate = TokenGate(store)
+        self._committer = GroupCommitter(
+            GroupWriter(store.engine, settings.max_series_per_device))
         self._maintainer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -67,17 +72,19 @@ class TelemetryService:
                 await self._maintainer
         await self._committer.stop()
 
-    async def push(self, authorization: str | None, body: bytes,
-                   address: str | None) -> PushResult:
-        """Authenticate, validate and store one push; raises a TelemetryError otherwise."""
-        token_hash = tokens.bearer_hash(authorization)
+    async def authenticate(self, authorization: str | None) -> str:
+        """The device token's hash, checked before the body is read (401 at once otherwise);
+        an unknown token thus learns nothing about the payload rules either."""
+        return await self.gate.check(authorization)
+
+    async def push(self, token_hash: str, body: bytes, address: str | None) -> PushResult:
+        """Validate and store one push of an `authenticate`d token; raises a TelemetryError
+        otherwise (the writer checks the token again in the storing transaction)."""
         now = self.clock()
         try:
             parsed = parse_push(body, now, self.settings.max_future_skew_s)
         except ValidationError as exc:
-            # An unknown token learns nothing about the payload rules: 401 before 422.
-            await asyncio.to_thread(tokens.lookup, self.store, token_hash)
-            raise InvalidPayload(one_line(exc)) from None
+            raise invalid_payload(exc) from None
         return await self._committer.submit(Push(token_hash, parsed, address, now))
 
     def maintain(self, now: float | None = None) -> maintenance.Report:
@@ -87,6 +94,7 @@ class TelemetryService:
     async def _maintain_forever(self) -> None:
         while True:
             await asyncio.sleep(self.settings.maintenance_interval_s)
+            malloc.trim()  # what a burst of uploads freed goes back to the OS
             try:
                 report = await self._maintain_once(self.clock())
             except Exception:  # noqa: BLE001 - a failed pass must not stop the next one

@@ -1,6 +1,8 @@
-"""Telemetry tunables (retention, heartbeat, maintenance), read from EDGEFLEET_TELEMETRY_*.
+"""Telemetry tunables (retention, heartbeat, maintenance, ingest limits), read from
+EDGEFLEET_TELEMETRY_*.
 
-Durations are seconds, or a number with an s/m/h/d suffix (`EDGEFLEET_TELEMETRY_RAW_RETENTION=48h`).
+Durations are seconds, or a number with an s/m/h/d suffix (`EDGEFLEET_TELEMETRY_RAW_RETENTION=48h`);
+counts are plain integers (`EDGEFLEET_TELEMETRY_MAX_SERIES_PER_DEVICE=5000`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_S[match.group(2)]
 
 
+def parse_count(text: str) -> int:
+    """'2000' -> 2000; ValueError for anything but a positive integer."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"not a positive integer: {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class TelemetrySettings:
     """Retention per resolution, the heartbeat threshold and how often maintenance runs."""
@@ -42,6 +51,13 @@ class TelemetrySettings:
     # Samples stamped further in the future than this are rejected (clock not synced).
     max_future_skew_s: float = 300.0
     key_metrics: tuple[str, ...] = DEFAULT_KEY_METRICS
+    # A push whose body has not fully arrived this long after its headers is answered 408:
+    # a stalled upload must not hold a connection and its buffers indefinitely.
+    body_timeout_s: float = 10.0
+    # Distinct (name, labels) series one device may create, like Prometheus' sample_limit:
+    # a batch that would go past it is refused whole (422), so one token cannot make the
+    # store and every device view grow without bound.
+    max_series_per_device: int = 2_000
 
     @classmethod
     def from_env(cls) -> TelemetrySettings:
@@ -52,6 +68,8 @@ class TelemetrySettings:
                 continue
             if f.name == "key_metrics":
                 values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
+            elif f.type == "int":
+                values[f.name] = parse_count(raw)
             else:
                 values[f.name] = parse_duration(raw)
         return cls(**values)  # type: ignore[arg-type]

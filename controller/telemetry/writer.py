@@ -1,16 +1,16 @@
 """The ingest write path: a group of validated pushes -> one transaction.
 
-Per push: authenticate the token (and bind it to the device on first use), register or update
-the device, drop samples at or below the stream's stored seq, resolve series ids, and queue
-rows. Whole-group statements then run once: one multi-row sample insert, one device update,
-one stream update. A push that fails auth gets its error and writes nothing; the others go on.
+Per push: authenticate the token (and bind it to the device on first use), drop samples at
+or below the stream's stored seq, check the device's series limit (controller/telemetry/
+series.py), register or update the device, and queue rows. Whole-group statements then run
+once: one series insert, one multi-row sample insert, one device update, one stream update.
+A push that fails auth or the limit gets its error and writes nothing; the others go on.
 If the transaction itself fails, GroupWriter retries, then falls back to one push per
 transaction so one bad push can never sink its neighbours.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,19 +19,23 @@ from sqlalchemy import bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from controller.store.telemetry import Device, DeviceToken, Sample, Series, Stream
+from controller.store.telemetry import Device, DeviceToken, Sample, Stream
 from controller.telemetry import tokens
 from controller.telemetry.bulk import insert_rows
-from controller.telemetry.errors import Forbidden, TelemetryError, Unauthorized, Unavailable
+from controller.telemetry.errors import (
+    Forbidden,
+    SeriesLimitExceeded,
+    TelemetryError,
+    Unauthorized,
+    Unavailable,
+)
 from controller.telemetry.schemas import PushBody, WireSample
+from controller.telemetry.series import SeriesBook, SeriesKey
 from controller.telemetry.txn import write_transaction
 
 log = logging.getLogger("edgefleet.telemetry")
 _RETRIES = 3
 _SAMPLE_COLUMNS = ("series_id", "ts_ms", "value")
-
-LabelSet = tuple[tuple[str, str], ...]
-SeriesKey = tuple[int, str, LabelSet]  # (device pk, name, sorted labels)
 
 _DEVICE_COLUMNS = ("hostname", "arch", "os", "agent_version", "boot_time", "address",
                    "last_seen", "dropped_total")
@@ -55,10 +59,6 @@ _STREAMS = (
     .where(tuple_(Stream.device_pk, Stream.stream).in_(bindparam("pairs", expanding=True)))
     .order_by(Stream.device_pk, Stream.stream).with_for_update()
 )
-_SERIES_OF = select(Series.id, Series.device_pk, Series.name, Series.labels).where(
-    Series.device_pk.in_(bindparam("pks", expanding=True))
-)
-_NEW_SERIES = insert(Series).returning(Series.id, sort_by_parameter_order=True)
 _NEW_DEVICE = insert(Device).returning(Device.pk)
 _NEW_STREAMS = insert(Stream)
 _STREAM_SEQ = (
@@ -87,11 +87,6 @@ class PushResult:
 
 
 Outcome = PushResult | TelemetryError
-
-
-def labels_json(labels: LabelSet) -> str:
-    """The stored (canonical) form of a label set."""
-    return json.dumps(dict(labels), separators=(",", ":"))
 
 
 @dataclass
@@ -123,8 +118,7 @@ class _Group:
     """State of one transaction: rows read once, then updated in memory push by push."""
 
     conn: Connection
-    cache: dict[SeriesKey, int]
-    new_series: dict[SeriesKey, int] = field(default_factory=dict)
+    series: SeriesBook
     tokens: dict[str, _Token] = field(default_factory=dict)
     devices: dict[str, _Device] = field(default_factory=dict)
     last_seq: dict[tuple[int, str], int] = field(default_factory=dict)
@@ -151,27 +145,43 @@ class _Group:
         tok = self.tokens.get(push.token_hash)
         if tok is None or not tokens.matches(tok.token_hash, push.token_hash):
             raise Unauthorized("unknown or revoked device token")
-        body = push.body
-        device = self._device(tok, push)
-        key = (device.pk, body.stream)
-        last = self.last_seq.get(key, -1)
+        body, known = push.body, self.devices.get(push.body.device.id)
+        self._check_owner(tok, known, body.device.id)
+        last = -1 if known is None else self.last_seq.get((known.pk, body.stream), -1)
         skip = max(0, min(len(body.samples), last - body.batch.first_seq + 1))
         fresh = body.samples[skip:]
-        for sample in fresh:
-            series = (device.pk, sample.name, tuple(sorted(sample.labels.items())))
-            self.fresh.append((series, sample))
+        series = [(sample.name, tuple(sorted(sample.labels.items()))) for sample in fresh]
+        wanted = dict(zip(series, fresh, strict=True))
+        self.series.check(None if known is None else known.pk, wanted, tok.name)
+        device = self._device(tok, push)
+        pk = device.pk
+        self.series.add(pk, wanted)
+        self.fresh.extend(((pk, *s), sample) for s, sample in zip(series, fresh, strict=True))
+        key = (pk, body.stream)
         if fresh:
             self.last_seq[key] = body.batch.last_seq
             self.touched_streams.add(key)
         return PushResult(accepted=len(fresh), duplicates=skip)
 
+    def _check_owner(self, tok: _Token, device: _Device | None, device_id: str) -> None:
+        """Forbidden unless this token may push for `device_id`; writes nothing."""
+        if tok.device_id is not None and tok.device_id != device_id:
+            raise Forbidden(f"this token belongs to device {tok.name!r}, not to {device_id}")
+        if tok.device_id is None and device is not None and device.name \
+                and device.name != tok.name:
+            holder = self.conn.execute(
+                select(DeviceToken.device_id).where(DeviceToken.name == device.name)
+            ).scalar()
+            if holder == device_id:
+                raise Forbidden(f"device {device_id} is enrolled as {device.name!r}")
+
     def _device(self, tok: _Token, push: Push) -> _Device:
+        """The pushing device's row, created, bound and renamed as needed (`_check_owner`
+        has passed)."""
         info = push.body.device
-        if tok.device_id is not None and tok.device_id != info.id:
-            raise Forbidden(f"this token belongs to device {tok.name!r}, not to {info.id}")
         device = self.devices.get(info.id)
         if tok.device_id is None:
-            self._bind(tok, device, info.id)
+            self._bind(tok, info.id)
         fields_ = {"hostname": info.hostname, "arch": info.arch, "os": info.os,
                    "agent_version": info.agent_version, "boot_time": info.boot_time,
                    "address": push.address, "last_seen": push.received_at,
@@ -190,14 +200,8 @@ class _Group:
         self.touched_devices[device.pk] = device
         return device
 
-    def _bind(self, tok: _Token, device: _Device | None, device_id: str) -> None:
+    def _bind(self, tok: _Token, device_id: str) -> None:
         """First push with this token: it now belongs to `device_id` for good."""
-        if device is not None and device.name and device.name != tok.name:
-            holder = self.conn.execute(
-                select(DeviceToken.device_id).where(DeviceToken.name == device.name)
-            ).scalar()
-            if holder == device_id:
-                raise Forbidden(f"device {device_id} is enrolled as {device.name!r}")
         self.conn.execute(
             update(DeviceToken).where(DeviceToken.name == tok.name).values(device_id=device_id)
         )
@@ -216,31 +220,12 @@ class _Group:
         self.conn.execute(update(Device).where(Device.pk == device.pk).values(name=name))
         device.name = name
 
-    def _series_ids(self) -> dict[SeriesKey, int]:
-        """Ids for every series in the group: cache, then one SELECT, then one INSERT."""
-        ids = {key: sid for key, _ in self.fresh if (sid := self.cache.get(key)) is not None}
-        missing = {key: sample for key, sample in self.fresh if key not in ids}
-        if not missing:
-            return ids
-        pks = sorted({key[0] for key in missing})
-        for sid, pk, name, lbl in self.conn.execute(_SERIES_OF, {"pks": pks}):
-            self.new_series[(pk, name, tuple(sorted(json.loads(lbl).items())))] = sid
-        new = [key for key in missing if key not in self.new_series]
-        if new:
-            inserted = self.conn.execute(
-                _NEW_SERIES,
-                [{"device_pk": k[0], "name": k[1], "labels": labels_json(k[2]),
-                  "unit": missing[k].unit, "source": missing[k].source} for k in new],
-            ).scalars().all()
-            self.new_series.update(zip(new, inserted, strict=True))
-        ids.update((key, self.new_series[key]) for key in missing)
-        return ids
-
     def flush(self) -> None:
         if self.fresh:
-            ids = self._series_ids()
+            self.series.flush()
+            id_of = self.series.id_of
             insert_rows(self.conn, Sample.__table__, _SAMPLE_COLUMNS, [
-                (ids[key], round(sample.ts * 1000), sample.value) for key, sample in self.fresh
+                (id_of(key), round(sample.ts * 1000), sample.value) for key, sample in self.fresh
             ])
         new = [k for k in self.touched_streams if k not in self.known_streams]
         old = [k for k in self.touched_streams if k in self.known_streams]
@@ -264,10 +249,14 @@ class _Group:
 
 
 class GroupWriter:
-    """Writes groups of pushes; owns the series-id cache (ids never change once committed)."""
+    """Writes groups of pushes; owns the series-id cache (ids never change once committed).
 
-    def __init__(self, engine: Engine) -> None:
+    The cache holds only series of devices under their limit, so it is bounded by the
+    fleet's size times `max_series_per_device`."""
+
+    def __init__(self, engine: Engine, max_series_per_device: int = 2_000) -> None:
         self.engine = engine
+        self.max_series_per_device = max_series_per_device
         self._series: dict[SeriesKey, int] = {}
 
     def write(self, pushes: Sequence[Push]) -> list[Outcome]:
@@ -291,14 +280,14 @@ class GroupWriter:
 
     def _write_once(self, pushes: Sequence[Push]) -> list[Outcome]:
         with write_transaction(self.engine) as conn:
-            group = _Group(conn, self._series)
+            group = _Group(conn, SeriesBook(conn, self._series, self.max_series_per_device))
             group.load(pushes)
             outcomes: list[Outcome] = []
             for push in pushes:
                 try:
                     outcomes.append(group.apply(push))
-                except (Unauthorized, Forbidden) as exc:
+                except (Unauthorized, Forbidden, SeriesLimitExceeded) as exc:
                     outcomes.append(exc)
             group.flush()
-        self._series.update(group.new_series)
+        self._series.update(group.series.found)
         return outcomes
