@@ -133,7 +133,7 @@ def test_api_errors_are_shown_in_words(served: LocalController, new_page) -> Non
     page.fill("#extra-vars", '{"db_password": "x"}')
     page.click("#launch")
     expect(page.locator("#errors")).to_contain_text(
-        "POST /api/jobs failed — 422: extra var 'db_password' looks like a secret")
+        "POST /api/jobs failed — 422: extra var extra_vars.db_password looks like a secret")
     page.fill("#extra-vars", "{not json")
     page.click("#launch")
     expect(page.locator("#errors")).to_contain_text("extra vars are not valid JSON")
