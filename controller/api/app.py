@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from controller import __version__
-from controller.api import errors, hosts, inventory, jobs
+from controller.api import errors, hosts, inventory, jobs, openapi
 from controller.api.auth import ApiTokens, require_token
 from controller.api.auth import router as auth_router
 from controller.api.benchmarks import router as benchmarks_router
@@ -18,6 +18,7 @@ from controller.api.discovery import admin_router as discovery_router
 from controller.api.discovery import claim_router as discovery_claim_router
 from controller.api.hostguard import LOOPBACK_NAMES, HostGuard
 from controller.api.registry import router as registry_router
+from controller.api.schemas import Health
 from controller.api.telemetry import router as telemetry_router
 from controller.benchmarks.repository import BenchmarkRepository
 from controller.benchmarks.service import BenchmarkService
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None,
     app.state.discovery = discovery
     app.state.benchmarks = BenchmarkService(manager, BenchmarkRepository(store, carbon))
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(HostGuard, allowed=allowed_hosts)
     guarded = [Depends(require_token)]
     app.include_router(auth_router, dependencies=guarded)
@@ -93,14 +95,17 @@ def create_app(settings: Settings | None = None, api_token: str | None = None,
     app.include_router(registry_router, dependencies=guarded)
     # Agents authenticate with their own device token, checked by the telemetry service.
     app.include_router(telemetry_router)
-    app.include_router(discovery_router, dependencies=guarded)
     # A device enrolling has no token yet: its claim secret is checked by the registry.
+    # Before the admin router: its /{device_id} would capture /claim for the other methods
+    # (OPTIONS /api/discovery/claim answered 405 with `Allow: GET`).
     app.include_router(discovery_claim_router)
+    app.include_router(discovery_router, dependencies=guarded)
 
     # Pages hold no data and no secret: their scripts call the API above with the user's token.
     install_dashboard(app)
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=None,
+             responses={200: {"model": Health, "description": "Serving."}})
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from controller.api.schemas import WhoAmI
 from controller.errors import ControllerError
 
 Role = Literal["operator", "read"]
@@ -69,7 +71,15 @@ class ApiTokens:
         return "operator" if is_operator else "read" if is_read else None
 
 
-def require_token(request: Request) -> None:
+# Declares the scheme in the OpenAPI document (every guarded operation lists it); the check
+# itself stays below, so a missing header is our 401 with our body, not FastAPI's 403.
+bearer = HTTPBearer(auto_error=False, scheme_name="bearerAuth",
+                    description="EDGEFLEET_API_TOKEN (operator) or EDGEFLEET_API_READ_TOKEN.")
+
+
+def require_token(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
     """Router dependency: 401 without a known token, 403 when a read token tries a change."""
     tokens: ApiTokens = request.app.state.api_tokens
     if not tokens.enabled:
@@ -87,7 +97,8 @@ def require_token(request: Request) -> None:
 router = APIRouter(prefix="/api/auth")
 
 
-@router.get("/whoami")
+# Not openapi.answer(): openapi.py imports this module.
+@router.get("/whoami", response_model=None, responses={200: {"model": WhoAmI, "description": "OK"}})
 def whoami(request: Request) -> dict[str, object]:
     """What this token may do: the dashboard asks once at login and hides what it can't."""
     tokens: ApiTokens = request.app.state.api_tokens

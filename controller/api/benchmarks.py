@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.api.openapi import errors
+from controller.api.schemas import LIMIT_DESCRIPTION, LIMIT_PATTERN, Job
 from controller.benchmarks.service import BenchmarkService
 from controller.selection import Policy
 
@@ -16,7 +18,8 @@ router = APIRouter(prefix="/api")
 class BenchRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limit: str | None = Field(None, description="Ansible host pattern, e.g. `rpi`.")
+    limit: str | None = Field(None, description=LIMIT_DESCRIPTION,
+                              json_schema_extra={"pattern": LIMIT_PATTERN})  # documented only
     extra_vars: dict[str, Any] | None = Field(None, description="Passed to bench.yml with -e.")
     timeout_s: int | None = Field(None, ge=1, le=86400, description="Whole-job timeout.")
 
@@ -47,13 +50,14 @@ def list_benchmarks(
     return _service(request).repository.list(device, model, limit)
 
 
-@router.post("/benchmarks", status_code=201)
+@router.post("/benchmarks", status_code=201, responses=errors(502))
 def upload_benchmarks(body: ResultsUpload, request: Request) -> dict[str, Any]:
     """Store one device's results (validated against the bench contract; all or nothing)."""
     return _service(request).upload(body.device, body.results, body.zone)
 
 
-@router.post("/benchmarks/run", status_code=201)
+@router.post("/benchmarks/run", status_code=201, response_model=None,
+             responses={201: {"model": Job, "description": "Queued."}, **errors(409)})
 def run_benchmarks(body: BenchRunRequest, request: Request) -> dict[str, Any]:
     """Start bench.yml as a job; each host's results are stored when it finishes."""
     who = f"api:{request.client.host if request.client else 'unknown'}"
@@ -62,13 +66,13 @@ def run_benchmarks(body: BenchRunRequest, request: Request) -> dict[str, Any]:
     )
 
 
-@router.post("/benchmarks/jobs/{job_id}/collect")
+@router.post("/benchmarks/jobs/{job_id}/collect", responses=errors(404, 409))
 def collect_benchmarks(job_id: str, request: Request) -> dict[str, Any]:
     """Store (again) the results of a finished bench job."""
     return _service(request).collect(job_id)
 
 
-@router.get("/selection")
+@router.get("/selection", responses=errors(404, 502))
 def selection(
     request: Request,
     budget_ms: float = Query(gt=0, description="p90 latency budget per request."),

@@ -6,7 +6,7 @@ capped and its answers say only what the claim secret entitles the caller to kno
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.discovery import TXT_RULES
+from controller.api.openapi import answer, errors
+from controller.api.schemas import ClaimGranted, ClaimPending, DiscoveredDevice
 from controller.discovery.registry import Registry
 from controller.telemetry.errors import InvalidPayload, PayloadTooLarge
 
@@ -41,30 +43,40 @@ def _who(request: Request) -> str:
     return f"api:{request.client.host if request.client else 'unknown'}"
 
 
-@admin_router.get("")
+@admin_router.get("", response_model=None, responses=answer(list[DiscoveredDevice]))
 def list_discovered(
     request: Request,
-    status: Annotated[str | None, Query(description="pending, approved or rejected")] = None,
+    status: Annotated[Literal["pending", "approved", "rejected"] | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     return _registry(request).list(status)
 
 
-@admin_router.get("/{device_id}")
+@admin_router.get("/{device_id}", response_model=None, responses=answer(DiscoveredDevice, 404))
 def get_discovered(device_id: str, request: Request) -> dict[str, Any]:
     return _registry(request).get(device_id)
 
 
-@admin_router.post("/{device_id}/approve")
+@admin_router.post("/{device_id}/approve", response_model=None,
+                   responses=answer(DiscoveredDevice, 404, 409))
 def approve(device_id: str, request: Request, body: ApproveBody | None = None) -> dict[str, Any]:
     return _registry(request).approve(device_id, _who(request), body.alias if body else None)
 
 
-@admin_router.post("/{device_id}/reject")
+@admin_router.post("/{device_id}/reject", response_model=None,
+                   responses=answer(DiscoveredDevice, 404, 409))
 def reject(device_id: str, request: Request) -> dict[str, Any]:
     return _registry(request).reject(device_id, _who(request))
 
 
-@claim_router.post("/claim")
+@claim_router.post(
+    "/claim",
+    responses={200: {"model": ClaimGranted, "description": "Approved: the token, once."},
+               202: {"model": ClaimPending, "description": "Not decided yet: ask again."},
+               **errors(401, 403, 404, 409, 413)},
+    # The body is read by hand (capped before parsing): documented here, validated below.
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": ClaimBody.model_json_schema()}}}},
+)
 async def claim(request: Request) -> JSONResponse:
     """202 pending; 200 with the token, once; 401/403/404/409 with a one-line reason."""
     raw = b""

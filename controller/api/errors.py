@@ -1,9 +1,12 @@
 """Every error leaves the API as `{"detail": "<one line>"}` with a fitting status code."""
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
+from controller.api.openapi import allowed_methods
 from controller.errors import ControllerError
 
 
@@ -24,3 +27,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(req: Request, exc: HTTPException) -> Response:
+        """405s name every documented method of the path (see openapi.allowed_methods)."""
+        if exc.status_code == 405 and (methods := allowed_methods(app, req.url.path)):
+            headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
+            return JSONResponse({"detail": exc.detail}, status_code=405, headers=headers)
+        return await http_exception_handler(req, exc)

@@ -11,16 +11,22 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from controller.api.openapi import answer
+from controller.api.schemas import LIMIT_DESCRIPTION, LIMIT_PATTERN, InventoryView
 from controller.jobs.errors import InvalidRequest
 from controller.jobs.inventory import resolve_targets
 
 router = APIRouter(prefix="/api")
 
 
-@router.get("/inventory")
+@router.get("/inventory", response_model=None, responses=answer(InventoryView))
 def inventory(
     request: Request,
-    limit: str | None = Query(None, max_length=1000, description="Ansible host pattern."),
+    # The pattern is documented only: resolve_targets refuses with the reason (422).
+    # Empty is no limit (every host), as the dashboard's preview sends it.
+    limit: str | None = Query(None, max_length=1000,
+                              description=f"{LIMIT_DESCRIPTION} Empty: every host.",
+                              json_schema_extra={"pattern": LIMIT_PATTERN.replace("]+$", "]*$")}),
 ) -> dict[str, Any]:
     settings = request.app.state.manager.settings
     if settings.inventory is None:

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 
-from controller.api.schemas import JobRequest
+from controller.api.openapi import answer, errors
+from controller.api.schemas import Job, JobRequest, JobSummary, Playbooks
 from controller.jobs import playbooks
 from controller.jobs.errors import InvalidRequest
 from controller.jobs.manager import ACTIVE, JobManager
@@ -30,12 +31,13 @@ def _who(request: Request) -> str:
     return f"api:{request.client.host if request.client else 'unknown'}"
 
 
-@router.get("/playbooks")
+@router.get("/playbooks", response_model=None, responses=answer(Playbooks))
 def list_playbooks(request: Request) -> dict[str, list[str]]:
     return {"playbooks": playbooks.available(_manager(request).settings.playbook_dir)}
 
 
-@router.post("/jobs", status_code=201)
+@router.post("/jobs", status_code=201, response_model=None,
+             responses=answer(Job, 409, status=201, description="Queued."))
 def create_job(body: JobRequest, request: Request) -> dict[str, Any]:
     return _manager(request).submit(
         body.playbook,
@@ -46,22 +48,24 @@ def create_job(body: JobRequest, request: Request) -> dict[str, Any]:
     )
 
 
-@router.get("/jobs")
+@router.get("/jobs", response_model=None, responses=answer(list[JobSummary]))
 def list_jobs(request: Request, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
     return _manager(request).list_jobs(limit)
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_model=None, responses=answer(Job, 404))
 def get_job(job_id: str, request: Request) -> dict[str, Any]:
     return _manager(request).get(job_id)
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=202)
+@router.post("/jobs/{job_id}/cancel", status_code=202, response_model=None,
+             responses=answer(Job, 404, 409, status=202, description="Cancelling."))
 def cancel_job(job_id: str, request: Request) -> dict[str, Any]:
     return _manager(request).cancel(job_id)
 
 
-@router.post("/jobs/{job_id}/relaunch", status_code=201)
+@router.post("/jobs/{job_id}/relaunch", status_code=201, response_model=None,
+             responses=answer(Job, 404, 409, status=201, description="Queued."))
 def relaunch_job(job_id: str, request: Request) -> dict[str, Any]:
     return _manager(request).relaunch(job_id, requested_by=_who(request))
 
@@ -81,11 +85,17 @@ def _cursor(last_event_id: str | None, after: int | None) -> int:
     return int(last_event_id)
 
 
-@router.get("/jobs/{job_id}/events")
+@router.get(
+    "/jobs/{job_id}/events", response_class=EventSourceResponse, responses={
+        200: {"description": "Server-Sent Events: `job_event` (data: one event as JSON, id:"
+                             " its number), then one `end` with the job's summary."},
+        **errors(404)})
 async def stream_events(
     job_id: str,
     request: Request,
-    last_event_id: str | None = Header(None),
+    # Pattern documented only: _cursor refuses with its own reason (and the range check).
+    last_event_id: str | None = Header(None, json_schema_extra={"pattern": r"^[0-9]{1,20}$"},
+                                       description=f"Resume after this event (0..{MAX_EVENT})."),
     after: int | None = Query(
         None, ge=0, le=MAX_EVENT, description="Resume after this event number."
     ),

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.api.jobs import _who
+from controller.api.openapi import errors
 from controller.errors import ControllerError
 from controller.jobs.manager import JobManager
 from controller.registry_service import service
@@ -67,13 +68,13 @@ class DeploymentBody(BaseModel):
     timeout_s: int | None = Field(None, ge=1, le=86400)
 
 
-@router.get("/registry/images")
+@router.get("/registry/images", responses=errors(502, 503))
 def images(request: Request) -> list[dict[str, Any]]:
     with _settings(request).client(SERVER_HINT) as client:
         return service.list_images(client)
 
 
-@router.get("/registry/verify")
+@router.get("/registry/verify", responses=errors(404, 502, 503))
 def verify(
     request: Request,
     arch: str = Query(min_length=1, max_length=32),
@@ -86,7 +87,7 @@ def verify(
         return service.verify(client, arch, task, model, version).as_dict()
 
 
-@router.post("/registry/build", status_code=201)
+@router.post("/registry/build", status_code=201, responses=errors(404, 409, 502, 503))
 def build(body: BuildBody, request: Request) -> dict[str, Any]:
     settings = _settings(request)
     with settings.client(SERVER_HINT) as client:
@@ -95,7 +96,7 @@ def build(body: BuildBody, request: Request) -> dict[str, Any]:
                              base=body.base or settings.base, accelerator=body.accelerator)
 
 
-@router.post("/deployments", status_code=201)
+@router.post("/deployments", status_code=201, responses=errors(404, 409, 502, 503))
 def deploy(body: DeploymentBody, request: Request) -> dict[str, Any]:
     """Verify first, then run deploy_model.yml with the pinned digest (never a tag)."""
     settings = _settings(request)
