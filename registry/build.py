@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,16 @@ class BuildRequest:
     model: str
     version: str
     platform: Platform
-    weights: Path
+    weights: Path | None  # None: the image runs its architecture with seeded random weights
     base: str  # repo:tag of the multi-arch runtime base image in the same registry
     accelerator: str = "cpu"
+    # More files of the model directory (e.g. the runtime's model.json) and config env.
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def model_dir(self) -> str:
+        return f"{MODELS_DIR}/{self.model}/{self.version}"
 
     @property
     def ref(self) -> ModelRef:
@@ -103,7 +110,7 @@ class Builder:
 
     def build(self, req: BuildRequest) -> BuildResult:
         ref = req.ref
-        if not req.weights.is_file():
+        if req.weights is not None and not req.weights.is_file():
             raise InvalidReference(f"weights file {req.weights} not found")
         base_repo, base, base_config = self.resolve_base(req.base, req.platform)
         docker = base.media_type == DOCKER_MANIFEST
@@ -118,15 +125,21 @@ class Builder:
                 mounted += 1
         self.progress(f"base layers in {ref.repo} ({mounted} mounted)")
 
-        data = req.weights.read_bytes()
-        weights_sha = hashlib.sha256(data).hexdigest()
-        model_path = f"{MODELS_DIR}/{req.model}/{req.version}/{req.weights.name}"
-        layer = build_layer({model_path: data}, compress=docker)
+        files: dict[str, bytes | Path] = {f"{req.model_dir}/{name}": data
+                                          for name, data in req.files.items()}
+        if req.weights is not None:
+            data = req.weights.read_bytes()
+            weights_sha = hashlib.sha256(data).hexdigest()
+            model_path = f"{req.model_dir}/{req.weights.name}"
+            files[model_path] = data
+        else:
+            weights_sha, model_path = "random", req.model_dir
+        layer = build_layer(files, compress=docker)
         self.client.push_blob(ref.repo, layer.blob, layer.digest)
         self.progress(f"model layer {layer.digest[:19]} pushed ({len(layer.blob)} bytes)")
 
         meta = labels.model_labels(req.task, req.model, req.version, req.accelerator, weights_sha)
-        config = self._config(base_config, layer, meta, model_path)
+        config = self._config(base_config, layer, meta, model_path, req.env)
         config_raw = dump(config)
         config_digest = self.client.push_blob(ref.repo, config_raw)
 
@@ -163,15 +176,19 @@ class Builder:
         )
 
     @staticmethod
-    def _config(base: dict, layer: Layer, meta: dict[str, str], model_path: str) -> dict:
+    def _config(base: dict, layer: Layer, meta: dict[str, str], model_path: str,
+                extra_env: Mapping[str, str]) -> dict:
         """Base config + our diff_id, history entry, labels and MODEL_* env; platform kept."""
         config = copy.deepcopy(base)
         config.pop("created", None)  # deterministic: no build timestamp
         inner = config.setdefault("config", {})
         inner["Labels"] = {**(inner.get("Labels") or {}), **meta}
-        env = [e for e in inner.get("Env") or [] if not e.startswith(("MODEL_PATH=", "MODEL_"))]
-        inner["Env"] = [*env, f"MODEL_PATH={model_path}", f"MODEL_NAME={meta[labels.MODEL]}",
-                        f"MODEL_TASK={meta[labels.TASK]}", f"MODEL_VERSION={meta[labels.VERSION]}"]
+        ours = {"MODEL_PATH": model_path, "MODEL_NAME": meta[labels.MODEL],
+                "MODEL_TASK": meta[labels.TASK], "MODEL_VERSION": meta[labels.VERSION],
+                **extra_env}
+        env = [e for e in inner.get("Env") or [] if e.split("=", 1)[0] not in ours
+               and not e.startswith("MODEL_")]
+        inner["Env"] = [*env, *(f"{k}={v}" for k, v in ours.items())]
         rootfs = config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
         rootfs["diff_ids"] = [*rootfs.get("diff_ids", []), layer.diff_id]
         config["history"] = [*config.get("history", []),

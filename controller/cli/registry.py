@@ -90,10 +90,14 @@ def verify(
 @app.command("build")
 def build(
     arch: Annotated[str, typer.Option(help="Target platform (arm64, amd64, arm/v7, aarch64...).")],
-    task: Annotated[str, typer.Option(help="Task label, e.g. image-classification.")],
-    model: Annotated[str, typer.Option(help="Model name (repository models/<task>/<model>).")],
-    weights: Annotated[Path, typer.Option(help="Model weights file to add as a layer.")],
+    task: Annotated[str, typer.Option(help="Task label (zoo models: image-classification).")],
+    model: Annotated[str, typer.Option(help="Zoo model (repository models/<task>/<model>).")],
+    weights: Annotated[Path | None, typer.Option(
+        help="state_dict file to package (default: seeded random weights).")] = None,
     version: Annotated[str, typer.Option(help="Version tag.")] = "1.0",
+    variant: Annotated[str, typer.Option(help="fp32, int8-dynamic, bf16 or fp16.")] = "fp32",
+    input_size: Annotated[int | None, typer.Option(
+        help="Crop fed to the network (default: the model card's).")] = None,
     base: Annotated[str | None, typer.Option(
         help="Multi-arch runtime base REPO:TAG in the same registry "
              "(default $EDGEFLEET_REGISTRY_BASE).")] = None,
@@ -102,7 +106,8 @@ def build(
     username: User = None,
     as_json: Json = False,
 ) -> None:
-    """Build the model image for ARCH without a daemon and push it, keeping other platforms."""
+    """Package a zoo model on the runtime base for ARCH (no daemon) and push it, keeping
+    other platforms; the image's default command serves the model."""
     settings = _settings(url, username)
     with errors_as_exit(), settings.client() as client, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -111,7 +116,8 @@ def build(
         step = progress.add_task("building", total=None)
         result = service.build(
             client, arch=arch, task=task, model=model, version=version, weights=weights,
-            base=base or settings.base, accelerator=accelerator,
+            base=base or settings.base, accelerator=accelerator, variant=variant,
+            input_size=input_size,
             progress=lambda msg: progress.update(step, description=msg),
         )
     if as_json:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from controller.registry_service import model_package
 from registry import labels
 from registry.build import Builder, BuildRequest
 from registry.client import RegistryClient
@@ -47,15 +49,20 @@ def verify(client: RegistryClient, arch: str, task: str, model: str | None = Non
 
 
 def build(client: RegistryClient, *, arch: str, task: str, model: str, version: str,
-          weights: Path, base: str, accelerator: str = "cpu",
+          weights: Path | None, base: str, accelerator: str = "cpu", variant: str = "fp32",
+          input_size: int | None = None,
           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Build and push, then verify the result independently (must pass, else it's an error)."""
-    req = BuildRequest(task=task, model=model, version=version, platform=parse(arch),
-                       weights=weights, base=base, accelerator=accelerator)
-    ModelRef(task, model, version)  # validate before any network call
+    """Package a zoo model for the runtime base, push it, then verify it independently
+    (must pass, else it's an error). Everything is checked before the first network call."""
+    ModelRef(task, model, version)
+    platform = parse(arch)
+    pkg = model_package.package(task, model, version, weights, variant, input_size)
+    req = BuildRequest(task=task, model=model, version=version, platform=platform,
+                       weights=weights, base=base, accelerator=accelerator, files=pkg.files())
+    req = replace(req, env=pkg.env(req.model_dir))
     result = Builder(client, progress).build(req)
     check = Verifier(client).verify(task, req.platform, model, version)
     if not check.found or check.found.manifest_digest != result.manifest_digest:
         raise NotFound(f"built {result.pinned} but verify does not find it: "
                        f"{check.misses[-1].detail if check.misses else 'unknown'}")
-    return {**result.as_dict(), "verified": check.found.as_dict()}
+    return {**result.as_dict(), "verified": check.found.as_dict(), "model": pkg.manifest}
