@@ -10,8 +10,10 @@ import json
 import logging
 import random
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -19,6 +21,7 @@ import httpx
 
 from registry import errors
 from registry.auth import Credentials, RegistryAuth
+from registry.layers import FileChunks
 from registry.reference import check_digest, check_repo
 
 log = logging.getLogger("edgefleet.registry")
@@ -308,8 +311,19 @@ class RegistryClient:
 
         `digest` saves re-hashing a large blob the caller already hashed."""
         digest = digest or sha256_digest(data)
-        if self.blob_exists(repo, digest):
-            return digest
+        if not self.blob_exists(repo, digest):
+            self._upload(repo, digest, data, len(data))
+        return digest
+
+    def push_blob_file(self, repo: str, path: Path, digest: str) -> str:
+        """As push_blob, for a blob on disk (a layer of hundreds of MB): the PUT body is
+        streamed from the file in chunks; the registry checks `digest` against what it got."""
+        check_digest(digest)
+        if not self.blob_exists(repo, digest):
+            self._upload(repo, digest, FileChunks(path), path.stat().st_size)
+        return digest
+
+    def _upload(self, repo: str, digest: str, body: bytes | Iterable[bytes], size: int) -> None:
         what = f"upload {digest} to {repo}"
         start = self._send("POST", f"/v2/{repo}/blobs/uploads/", what)
         if start.status_code != 202:
@@ -322,10 +336,10 @@ class RegistryClient:
         url = url.copy_merge_params({"digest": digest})
         if url.host != httpx.URL(self.base).host:
             raise errors.InvalidResponse(f"{what}: upload Location points to another host")
-        done = self._send("PUT", str(url), what, content=data,
-                          headers={"Content-Type": "application/octet-stream"})
+        done = self._send("PUT", str(url), what, content=body,
+                          headers={"Content-Type": "application/octet-stream",
+                                   "Content-Length": str(size)})
         if done.status_code != 201:
             err = _error_for(done, what)
             self._send("DELETE", str(url.copy_remove_param("digest")), f"cancel {what}")
             raise err
-        return digest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import platform
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +18,8 @@ STAMP = ".edgefleet-rootfs-ready"
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 
 Progress = Callable[[str], None]
+# Fills a directory, writing command output to the log: (directory, log) -> None.
+Builder = Callable[[Path, Path], None]
 
 
 def native_arch() -> str:
@@ -57,10 +59,10 @@ def _enabled(entry: Path) -> bool:
 
 
 @contextmanager
-def _build_lock(cache_dir: Path, arch: str):
-    """Two `lab up`s (operator and test) must not debootstrap into the same directory."""
+def _build_lock(cache_dir: Path, name: str) -> Iterator[None]:
+    """Two builders (operator and test) must not write into the same cached directory."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with (cache_dir / f".lock-{arch}").open("w") as fh:
+    with (cache_dir / f".lock-{name}").open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -68,13 +70,17 @@ def _build_lock(cache_dir: Path, arch: str):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_rootfs(cache_dir: Path, arch: str, progress: Progress | None = None) -> Path:
-    """Return a complete cached rootfs for `arch`, building it first if needed (minutes)."""
+def cached_dir(cache_dir: Path, name: str, build: Builder,
+               progress: Progress | None = None) -> Path:
+    """`cache_dir/name`, made once by `build(partial_dir, log)` under a lock, then reused.
+
+    The directory only gets its final name (and stamp) once `build` returned, so a crash
+    half-way leaves a `.partial` that the next caller wipes, never a broken cache."""
     say = progress or (lambda _msg: None)
-    final = rootfs_path(cache_dir, arch)
+    final = cache_dir / name
     if is_ready(final):
         return final
-    with _build_lock(cache_dir, arch):
+    with _build_lock(cache_dir, name):
         if is_ready(final):
             return final
         partial = final.with_name(final.name + ".partial")
@@ -83,21 +89,40 @@ def ensure_rootfs(cache_dir: Path, arch: str, progress: Progress | None = None) 
             if stale.exists():
                 shutil.rmtree(stale)
         log.write_text("")
+        build(partial, log)
+        (partial / STAMP).write_text(f"{name}\n")
+        partial.rename(final)
+        say(f"{name}: ready")
+    return final
+
+
+def cached_debootstrap(cache_dir: Path, name: str, arch: str, packages: Sequence[str],
+                       customise: Builder, progress: Progress | None = None) -> Path:
+    """A minbase Debian rootfs for `arch` with `packages`, cached as `cache_dir/name`.
+
+    `customise(root, log)` runs on the fresh rootfs before it is stamped (e.g. to strip it)."""
+    say = progress or (lambda _msg: None)
+
+    def build(partial: Path, log: Path) -> None:
         say(f"{arch}: debootstrap {SUITE} (a few minutes; log {log})")
         run(
             [
                 "debootstrap", f"--arch={arch}", "--variant=minbase",
-                "--include=" + ",".join(ROOTFS_PACKAGES), SUITE, partial, MIRROR,
+                "--include=" + ",".join(packages), SUITE, partial, MIRROR,
             ],
             timeout=3600,
             log=log,
         )
         say(f"{arch}: customising rootfs")
-        _customise(partial, log)
-        (partial / STAMP).write_text(f"{SUITE} {arch} v{ROOTFS_VERSION}\n")
-        partial.rename(final)
-        say(f"{arch}: rootfs ready")
-    return final
+        customise(partial, log)
+
+    return cached_dir(cache_dir, name, build, progress)
+
+
+def ensure_rootfs(cache_dir: Path, arch: str, progress: Progress | None = None) -> Path:
+    """Return a complete cached rootfs for `arch`, building it first if needed (minutes)."""
+    name = rootfs_path(cache_dir, arch).name
+    return cached_debootstrap(cache_dir, name, arch, ROOTFS_PACKAGES, _customise, progress)
 
 
 def _customise(root: Path, log: Path) -> None:
