@@ -29,12 +29,16 @@ def parse(argv: list[str]) -> BenchConfig:
     p.add_argument("--e2e-iterations", type=int)
     p.add_argument("--throughput-batch", type=int, default=8)
     p.add_argument("--input-size", type=int)
+    p.add_argument("--eval-dir", type=Path,
+                   help="labelled images, one sub-directory per class: measure top-1/top-5")
+    p.add_argument("--eval-limit", type=int, help="at most this many --eval-dir images")
     p.add_argument("--json", action="store_true", help="accepted for symmetry; always JSON")
     a = p.parse_args(argv)
     config = BenchConfig(models=a.models, iterations=a.iterations, warmup=a.warmup,
                          batches=a.batch or [1], device=a.device, variants=a.variant,
                          weights=a.weights, e2e_iterations=a.e2e_iterations,
-                         throughput_batch=a.throughput_batch, input_size=a.input_size)
+                         throughput_batch=a.throughput_batch, input_size=a.input_size,
+                         eval_dir=a.eval_dir, eval_limit=a.eval_limit)
     if a.threads:
         config.threads = a.threads
     return config

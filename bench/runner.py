@@ -5,7 +5,9 @@ Per row, in order: prepare the variant; measure its peak memory in a fresh proce
 (bench.memory: RSS inside this long process depends on what ran before); warm up; time
 `iterations` forward passes inside an energy window and a throttle watch; time the
 end-to-end path (decode + preprocess + forward) for `e2e_iterations`; time `throughput_batch`
-batches for throughput at a larger batch; optionally record a profiler trace. The model is
+batches for throughput at a larger batch; optionally record a profiler trace. With `eval_dir`,
+each prepared variant is scored once on that labelled directory (bench.accuracy) and its rows
+carry the measured top-1/top-5 instead of the model card's. The model is
 built and loaded before any clock starts (the old prototype timed SSH, hub download and
 loading as "inference").
 """
@@ -28,6 +30,7 @@ from torch import nn
 
 from agent.collectors.identity import oci_arch
 from bench import zoo
+from bench.accuracy import EvalSet, evaluate
 from bench.counting import count
 from bench.energy import EnergyMeter
 from bench.errors import BenchError
@@ -58,6 +61,8 @@ class BenchConfig:
     e2e_iterations: int | None = None  # None: iterations // 3, at least 10
     throughput_batch: int = 8  # 0 disables the larger-batch throughput pass
     input_size: int | None = None  # override the card's (tests use 32)
+    eval_dir: Path | None = None  # ImageFolder-style labelled images: measure accuracy
+    eval_limit: int | None = None  # at most this many of them
 
     def validate(self) -> None:
         if not self.models:
@@ -78,6 +83,8 @@ class BenchConfig:
             reason = unsupported_reason(v, self.device)
             if reason:
                 raise BenchError(f"variant {v} on {self.device}: {reason}")
+        if self.eval_limit is not None and (self.eval_dir is None or self.eval_limit < 1):
+            raise BenchError("--eval-limit needs --eval-dir and must be >= 1")
 
     def variant_names(self) -> list[str]:
         return self.variants or default_variants(self.device)
@@ -110,6 +117,8 @@ class Runner:
         self._energy = energy
         self._throttle_ctx = throttle_ctx
         self._image = synthetic_image()
+        self._eval = None if config.eval_dir is None else EvalSet.scan(config.eval_dir,
+                                                                         config.eval_limit)
         self._done = 0
 
     def run(self) -> list[dict[str, Any]]:
@@ -137,6 +146,7 @@ class Runner:
             v = variant(vname, cfg.device)
             model = v.prepare(base).to(cfg.device)
             size_mb = serialized_mb(model)
+            accuracy = self._accuracy(model, v.dtype, card, size, f"{name} {vname}", weights)
             for batch in cfg.batches:
                 for threads in cfg.threads:
                     self._progress(f"{name} {vname} b{batch} t{threads}", self._done, cfg.rows())
@@ -146,11 +156,7 @@ class Runner:
                         "device": cfg.device, "input_size": size, "params": params,
                         "size_mb": round(size_mb, 3), "macs": compute.macs * batch,
                         "flops": compute.flops * batch, "flops_counter": compute.counter,
-                        "accuracy_top1": card.top1, "accuracy_top5": card.top5,
-                        "accuracy_source": card.accuracy_source + (
-                            " (random weights used for timing)" if weights == zoo.RANDOM
-                            else " (accuracy not measured on the loaded weights)"),
-                        "weights": weights,
+                        **accuracy, "weights": weights,
                     }
                     mem = measure(MemorySpec(
                         name, vname, cfg.device, batch, threads, size,
@@ -167,6 +173,19 @@ class Runner:
             del model
         self._progress("done", self._done, cfg.rows())
         return rows
+
+    def _accuracy(self, model: nn.Module, dtype: torch.dtype, card, size: int, label: str,
+                  weights: str) -> dict[str, Any]:
+        """Measured on the eval directory when there is one, else the card's figures."""
+        if self._eval is None:
+            return {"accuracy_top1": card.top1, "accuracy_top5": card.top5,
+                    "accuracy_source": card.accuracy_source + (
+                        " (random weights used for timing)" if weights == zoo.RANDOM
+                        else " (accuracy not measured on the loaded weights)"),
+                    "accuracy_images": None}
+        torch.set_num_threads(max(self.config.threads))
+        return evaluate(model, self._eval, Preprocess(card, size), self.config.device, dtype,
+                        label, self._progress).fields()
 
     def _measure(self, model: nn.Module, dtype: torch.dtype, card, size: int, batch: int,
                  energy: EnergyMeter, key: str, mem: Memory) -> dict[str, Any]:

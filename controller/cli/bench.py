@@ -1,6 +1,7 @@
-"""`edgefleet bench MODEL...`: latency, memory, compute, energy and accuracy-card facts of zoo
-models on this machine, per variant, as a table or (`--json`) the list that `edgefleet select`
-and the controller read. torch is imported only when the command runs."""
+"""`edgefleet bench MODEL...`: latency, memory, compute, energy and accuracy (the model card's,
+or measured with --eval-dir) of zoo models on this machine, per variant, as a table or
+(`--json`) the list that `edgefleet select` and the controller read. torch is imported only
+when the command runs."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _fmt(v: float | None, pattern: str) -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> Table:
-    t = Table(title="model benchmarks (latency ms; accuracy from the model card)")
+    t = Table(title="model benchmarks (latency ms; accuracy source below)")
     cols = ("model", "variant", "batch", "thr", "p50", "p90", "p99", "e2e p50", "img/s",
             "size MB", "GMACs", "peak MB", "cpu %", "J/inf", "top-1", "flags")
     for c in cols:
@@ -95,6 +96,12 @@ def bench(
                                                        "(0 = skip).")] = 8,
     input_size: Annotated[int | None, typer.Option(help="Override the card's input size.")]
     = None,
+    eval_dir: Annotated[Path | None, typer.Option(
+        help="Labelled images (one sub-directory per class, sorted names = class indices): "
+             "measure top-1/top-5 of each variant instead of quoting the model card.")]
+    = None,
+    eval_limit: Annotated[int | None, typer.Option(help="Score at most this many "
+                                                        "--eval-dir images.")] = None,
     zone: Annotated[str | None, typer.Option(help="Grid zone (e.g. DE, KR) to price carbon "
                                                    "per inference; Electricity Maps with "
                                                    "EDGEFLEET_ELECTRICITYMAPS_TOKEN, else the "
@@ -122,7 +129,8 @@ def bench(
         config = BenchConfig(models=models, iterations=iterations, warmup=warmup,
                              batches=batch or [1], device=device, variants=variant,
                              weights=weights, trace=trace, e2e_iterations=e2e_iterations,
-                             throughput_batch=throughput_batch, input_size=input_size)
+                             throughput_batch=throughput_batch, input_size=input_size,
+                             eval_dir=eval_dir, eval_limit=eval_limit)
         if threads:
             config.threads = threads
         if controller is not None:
@@ -153,5 +161,5 @@ def bench(
         print(text)
     else:
         out.print(table(rows))
-        if any(r["weights"] == "random" for r in rows):
-            out.print("accuracy: from each model card (random weights were timed)")
+        for source in dict.fromkeys(r["accuracy_source"] for r in rows):
+            out.print(f"accuracy: {source}")
