@@ -47,7 +47,11 @@ class BuildBody(BaseModel):
     task: str = Field(pattern=_NAME, max_length=64)
     model: str = Field(pattern=_NAME, max_length=64)
     version: str = Field("1.0", pattern=_TAG)
-    weights: str = Field(min_length=1, description="Weights file path on the controller.")
+    weights: str | None = Field(None, min_length=1, max_length=4096,
+                                description="state_dict file on the controller (default: "
+                                            "seeded random weights).")
+    variant: str = Field("fp32", pattern=r"^(fp32|int8-dynamic|bf16|fp16)$")
+    input_size: int | None = Field(None, ge=16, le=1024, description="Crop fed to the net.")
     base: str | None = Field(None, description="Runtime base REPO:TAG (default from settings).")
     accelerator: str = Field("cpu", pattern=r"^(cpu|cuda|tensorrt)$")
 
@@ -61,10 +65,10 @@ class DeploymentBody(BaseModel):
     version: str | None = Field(None, pattern=_TAG)
     limit: str | None = Field(None, description="Ansible host pattern of the devices.")
     name: str = Field("model", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    health_cmd: list[str] = Field(default_factory=list, max_length=32)
     serial: list[int | str] | None = Field(None, description="Batches, e.g. [1, '50%'].")
     max_fail_percentage: int = Field(0, ge=0, le=100)
-    runner: str = Field("container", pattern=r"^(container|rootfs)$")
+    runner: str | None = Field(None, pattern=r"^(container|rootfs)$", description=(
+        "Default: the inventory's edgefleet_deploy_runner (rootfs only on emulated lab hosts)."))
     timeout_s: int | None = Field(None, ge=1, le=86400)
 
 
@@ -92,8 +96,10 @@ def build(body: BuildBody, request: Request) -> dict[str, Any]:
     settings = _settings(request)
     with settings.client(SERVER_HINT) as client:
         return service.build(client, arch=body.arch, task=body.task, model=body.model,
-                             version=body.version, weights=Path(body.weights),
-                             base=body.base or settings.base, accelerator=body.accelerator)
+                             version=body.version,
+                             weights=Path(body.weights) if body.weights else None,
+                             base=body.base or settings.base, accelerator=body.accelerator,
+                             variant=body.variant, input_size=body.input_size)
 
 
 @router.post("/deployments", status_code=201, responses=errors(404, 409, 502, 503))
@@ -115,11 +121,11 @@ def deploy(body: DeploymentBody, request: Request) -> dict[str, Any]:
         "edgefleet_deploy_platform": found.platform,
         "edgefleet_deploy_labels": {k: found.labels[k] for k in
                                     (labels.TASK, labels.MODEL, labels.VERSION)},
-        "edgefleet_deploy_health_cmd": body.health_cmd,
         "edgefleet_deploy_insecure": insecure,
         "edgefleet_deploy_max_fail_percentage": body.max_fail_percentage,
-        "edgefleet_deploy_runner": body.runner,
     }
+    if body.runner:
+        extra["edgefleet_deploy_runner"] = body.runner
     if body.serial:
         extra["edgefleet_deploy_serial"] = body.serial
     manager: JobManager = request.app.state.manager

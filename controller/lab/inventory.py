@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from controller.lab.config import LabConfig
+from controller.lab.rootfs import native_arch
 from controller.lab.state import LabState
 
 _ROLE = {"rpi": "camera-node", "gpu": "inference-node"}
@@ -29,6 +30,10 @@ def render(state: LabState, cfg: LabConfig) -> str:
                     # Lab hosts have no GPU, whatever their group: say so, don't pretend.
                     "edgefleet_accelerator": "none",
                     "edgefleet_role": _ROLE.get(h.group, "edge"),
+                    # runc cannot start a container under qemu-user: emulated hosts serve
+                    # the image's files from a chroot (the lab's documented fallback).
+                    **({"edgefleet_deploy_runner": "rootfs"}
+                       if h.arch != native_arch() else {}),
                 },
                 "hosts": {},
             },

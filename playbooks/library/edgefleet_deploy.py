@@ -1,44 +1,61 @@
 #!/usr/bin/python
-"""Deploy one model image on a device, by digest, with a health check and rollback.
+"""Deploy one model image on a device as a long-running service, by digest, blue/green.
 
 One module run per host (emulated/low-end arm64 boards pay seconds per task): pull
 `image@digest` with the device's engine (Podman or Docker), check the image's platform
 against the device's own `uname -m` and the expected one, check the model labels exactly,
-run a test prediction, and only then make the digest current. Any failure leaves (or
-restores) the previous digest as current, after re-checking that it still answers.
+start the image's server as a candidate on a side port and make it predict a real encoded
+image, and only then switch: stop the current service, start the new one on the service
+port, check it predicts again, and record the digest as current. Any failure stops the new
+service and brings the previous one back (and re-checks that it predicts).
 
-Every engine command is an argv list: nothing from the registry or the request reaches a shell.
+Services: a container (`--restart always`, host network so the device's port answers) or,
+with runner=rootfs (emulated lab hosts only: runc cannot start a container under
+qemu-user), the same image's files run by a detached process in a private mount namespace
+chrooted into `image mount`. Every engine command is an argv list: nothing from the
+registry or the request reaches a shell.
 """
 
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+import urllib.error
+import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
 
 DOCUMENTATION = r"""
 module: edgefleet_deploy
-short_description: Pull a model image by digest, check it, test it, make it current or roll back
+short_description: Pull a model image by digest, serve it, health-check it, switch or roll back
 options:
-  name: {type: str, required: true, description: Deployment name (one current digest each).}
+  name: {type: str, required: true, description: Deployment name (one service each).}
   image: {type: str, required: true, description: "HOST[:PORT]/models/TASK/MODEL, no tag"}
   digest: {type: str, required: true, description: sha256 manifest digest to deploy.}
   expected_platform: {type: str, description: OCI platform the image must be (linux/arm64).}
   expected_labels: {type: dict, default: {}, description: Labels that must equal exactly.}
-  health_cmd: {type: list, elements: str, default: [], description: Test prediction argv.}
-  health_timeout: {type: int, default: 120, description: Seconds the prediction may take.}
+  port: {type: int, default: 8500, description: Port the service answers on.}
+  candidate_port: {type: int, default: 8501, description: Port of the candidate under test.}
+  health_image: {type: path, required: true, description: Encoded image the health check posts.}
+  health_timeout: {type: int, default: 300, description: Seconds a service may take to answer.}
   engine: {type: str, default: auto, description: auto, podman or docker.}
   insecure_registry: {type: bool, default: false, description: Plain-HTTP registry.}
   runner:
     type: str
     default: container
     description: >-
-      container (engine run) or rootfs (chroot into the mounted image; only for emulated
-      lab hosts, where runc cannot start containers under qemu-user).
-  state_dir: {type: path, default: /var/lib/edgefleet/deploy, description: Digest records.}
+      container (engine run, restart policy always) or rootfs (a detached process chrooted
+      into the mounted image; only for emulated lab hosts, where runc cannot start).
+  state_dir: {type: path, default: /var/lib/edgefleet/deploy, description: Service records.}
+  agent_run_dir:
+    type: path
+    default: /run/edgefleet-agent
+    description: The agent's socket directory, shared with the service for inference reports.
   engine_args:
     type: list
     elements: str
@@ -52,9 +69,23 @@ options:
 _ARCH = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": ("arm64", ""),
          "arm64": ("arm64", ""), "armv7l": ("arm", "v7"), "armhf": ("arm", "v7"),
          "arm": ("arm", "v7"), "armv6l": ("arm", "v6")}
-# A test prediction needs no network; anything else the device's engine needs comes from
-# the inventory (engine_args/run_args), never from here.
-RUN_FLAGS = ["--network", "none"]
+# The chroot fallback, run under `unshare --mount`: private mounts of the host's kernel views,
+# fresh tmpfs /tmp and /run, and the agent's socket dir, then chroot and exec the image's Cmd.
+# A fixed program: its only inputs are argv entries, never spliced into code or a shell.
+_LAUNCHER = r"""
+import os, subprocess, sys
+root, run_dir, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+for sub in ("proc", "sys", "dev"):
+    subprocess.run(["mount", "--rbind", "/" + sub, os.path.join(root, sub)], check=True)
+subprocess.run(["mount", "-t", "tmpfs", "tmpfs", os.path.join(root, "tmp")], check=True)
+subprocess.run(["mount", "-t", "tmpfs", "tmpfs", os.path.join(root, "run")], check=True)
+inner = os.path.join(root, run_dir.lstrip("/"))
+os.makedirs(inner, exist_ok=True)
+subprocess.run(["mount", "--bind", run_dir, inner], check=True)
+os.chroot(root)
+os.chdir("/")
+os.execvpe(argv[0], argv, os.environ)
+"""
 
 
 class DeployError(Exception):
@@ -78,7 +109,7 @@ class Engine:
     def __init__(self, kind, global_args=(), run_args=()):
         self.kind = kind
         self.base = [kind] + list(global_args)
-        self.run_flags = RUN_FLAGS + list(run_args)
+        self.run_args = list(run_args)
 
     def run(self, args, timeout=600, check=True):
         proc = subprocess.run(self.base + args, capture_output=True, text=True, timeout=timeout)
@@ -96,7 +127,8 @@ def detect_engine(wanted, global_args=(), run_args=()):
     for kind in ([wanted] if wanted != "auto" else ["podman", "docker"]):
         if shutil.which(kind):
             return Engine(kind, global_args, run_args)
-    raise DeployError("engine", "no container engine (podman or docker): run container_engine.yml")
+    raise DeployError("engine", "no container engine (podman or docker) on this device: "
+                      "run playbooks/container_engine.yml first")
 
 
 def pull_args(engine, ref, insecure):
@@ -126,37 +158,174 @@ def image_labels(info):
     return {str(k): str(v) for k, v in labels.items()}
 
 
-def image_env(info):
-    return list((info.get("Config") or {}).get("Env") or [])
+def image_config(info):
+    return info.get("Config") or {}
 
 
-def predict(engine, ref, info, cmd, runner, timeout):
-    """Run the test prediction; its last stdout line must be a JSON object without `error`."""
-    if runner == "rootfs":
-        mount = engine.run(["image", "mount", ref]).stdout.strip()
-        try:
-            env = dict(e.split("=", 1) for e in image_env(info) if "=" in e)
-            argv = cmd or list((info.get("Config") or {}).get("Cmd") or [])
-            # The image's env replaces ours (PATH too), so find chroot before switching.
-            chroot = shutil.which("chroot") or "/usr/sbin/chroot"
-            proc = subprocess.run([chroot, mount] + argv, capture_output=True, text=True,
-                                  timeout=timeout, env=env)
-        finally:
-            engine.run(["image", "unmount", ref], check=False)
-    else:
-        proc = subprocess.run(engine.base + ["run", "--rm"] + engine.run_flags + [ref] + list(cmd),
-                              capture_output=True, text=True, timeout=timeout)
-    lines = [ln for ln in proc.stdout.strip().splitlines() if ln.strip()]
-    if proc.returncode != 0 or not lines:
-        raise DeployError("health", f"test prediction exited {proc.returncode}: "
-                          f"{(proc.stderr or proc.stdout).strip()[-300:]}")
+def check_image(engine, ref, p, host_platform):
+    info = engine.inspect(ref)
+    got = image_platform(info)
+    if got != host_platform:
+        raise DeployError("arch", f"image is {got}, this device is {host_platform}")
+    expected = p["expected_platform"]
+    if expected and got != platform_of(*(expected.split("/")[1:] + [""])[:2]):
+        raise DeployError("arch", f"image is {got}, deployment expects {p['expected_platform']}")
+    labels = image_labels(info)
+    for key, want in (p["expected_labels"] or {}).items():
+        if labels.get(key) != str(want):
+            raise DeployError("labels", f"label {key}={labels.get(key)!r}, expected {want!r}")
+    cmd = image_config(info).get("Cmd") or []
+    if not cmd:
+        raise DeployError("image", "image has no default command: it cannot serve")
+    return info
+
+
+class Services:
+    """Start/stop/check one deployment's services; `stop` is safe on what isn't running."""
+
+    def __init__(self, engine, p):
+        self.engine = engine
+        self.p = p
+        self.logs = os.path.join(p["state_dir"], "logs")
+
+    def container_name(self, role):
+        return f"edgefleet-{self.p['name']}" + ("" if role == "service" else "-candidate")
+
+    def start(self, ref, info, port, role):
+        os.makedirs(self.p["agent_run_dir"], exist_ok=True)
+        env = {"EDGEFLEET_SERVING_PORT": str(port)}
+        if self.p["runner"] == "rootfs":
+            return self._start_rootfs(ref, info, env, port, role)
+        name = self.container_name(role)
+        self.engine.run(["rm", "--force", name], check=False)
+        restart = ["--restart", "always"] if role == "service" else []
+        envs = [a for k, v in env.items() for a in ("--env", f"{k}={v}")]
+        cid = self.engine.run(
+            ["run", "--detach", "--name", name, "--network", "host", *restart, *envs,
+             "--volume", f"{self.p['agent_run_dir']}:{self.p['agent_run_dir']}",
+             *self.engine.run_args, ref]).stdout.strip()
+        return {"runner": "container", "container": name, "id": cid[:64], "port": port}
+
+    def _start_rootfs(self, ref, info, env, port, role):
+        mount = self.engine.run(["image", "mount", ref]).stdout.strip()
+        config = image_config(info)
+        image_env = dict(e.split("=", 1) for e in config.get("Env") or [] if "=" in e)
+        argv = list(config.get("Cmd") or [])
+        os.makedirs(self.logs, exist_ok=True)
+        log_path = os.path.join(self.logs, f"{self.p['name']}-{role}.log")
+        unshare = shutil.which("unshare") or "/usr/bin/unshare"
+        python = shutil.which("python3") or "/usr/bin/python3"
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [unshare, "--mount", "--propagation", "private", "--", python, "-c", _LAUNCHER,
+                 mount, self.p["agent_run_dir"], *argv],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                env={**image_env, **env}, close_fds=True)
+        return {"runner": "rootfs", "pid": proc.pid, "started": _start_time(proc.pid),
+                "image": ref, "port": port, "log": log_path}
+
+    def alive(self, svc):
+        if not svc:
+            return False
+        if svc.get("runner") == "rootfs":
+            return _start_time(svc.get("pid")) == svc.get("started") is not None
+        proc = self.engine.run(["inspect", "--format", "{{.State.Running}}", svc["container"]],
+                               check=False)
+        return proc.returncode == 0 and proc.stdout.strip() == "true"
+
+    def stop(self, svc):
+        if not svc:
+            return
+        if svc.get("runner") == "rootfs":
+            if self.alive(svc):
+                _kill_group(svc["pid"])
+            self.engine.run(["image", "unmount", svc["image"]], check=False)
+            return
+        self.engine.run(["rm", "--force", "--time", "10", svc["container"]], check=False)
+
+    def describe_failure(self, svc):
+        """The last lines the service wrote, for the error the operator reads."""
+        if not svc:
+            return ""
+        if svc.get("runner") == "rootfs":
+            try:
+                with open(svc["log"], "rb") as fh:
+                    return fh.read()[-600:].decode(errors="replace").strip()
+            except OSError:
+                return ""
+        proc = self.engine.run(["logs", "--tail", "20", svc["container"]], check=False)
+        return (proc.stdout + proc.stderr).strip()[-600:]
+
+
+def _start_time(pid):
+    """Field 22 of /proc/PID/stat: tells a live service from a recycled pid."""
+    if not pid:
+        return None
     try:
-        result = json.loads(lines[-1])
-    except ValueError:
-        raise DeployError("health", f"test prediction printed no JSON: {lines[-1][:200]}") from None
-    if not isinstance(result, dict) or "error" in result:
-        raise DeployError("health", f"test prediction failed: {lines[-1][:200]}")
-    return result
+        with open(f"/proc/{int(pid)}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _kill_group(pid, grace_s=10.0):
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        _reap(pid)
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _reap(pid):
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def health_check(services, svc, image_bytes, timeout_s):
+    """Wait for /healthz, then POST the image: the answer must carry a top-k prediction."""
+    base = f"http://127.0.0.1:{svc['port']}"
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if not services.alive(svc):
+            raise DeployError("health", "service exited before answering: "
+                              + (services.describe_failure(svc) or "no output"))
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5) as resp:  # noqa: S310
+                if resp.status == 200:
+                    break
+        except urllib.error.HTTPError as exc:
+            last = f"healthz {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(getattr(exc, "reason", exc))
+        time.sleep(0.5)
+    else:
+        raise DeployError("health", f"service did not become ready in {timeout_s} s ({last}): "
+                          + services.describe_failure(svc))
+    request = urllib.request.Request(  # noqa: S310 (http://127.0.0.1 only)
+        base + "/predict", data=image_bytes, method="POST",
+        headers={"Content-Type": "image/jpeg"})
+    try:
+        with urllib.request.urlopen(request, timeout=max(5.0, deadline - time.monotonic())) as r:  # noqa: S310, E501
+            body = json.loads(r.read().decode())
+    except urllib.error.HTTPError as exc:
+        raise DeployError("health", f"test prediction answered {exc.code}: "
+                          f"{exc.read()[:200].decode(errors='replace')}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DeployError("health", f"test prediction failed: {exc}") from None
+    if not isinstance(body, dict) or not body.get("top"):
+        raise DeployError("health", f"test prediction has no top-k: {str(body)[:200]}")
+    return {"top": body["top"][:3], "latency_ms": body.get("latency_ms"),
+            "model": body.get("model"), "version": body.get("version")}
 
 
 def load_state(path):
@@ -175,19 +344,41 @@ def save_state(path, state):
     os.replace(tmp, path)
 
 
-def check_image(engine, ref, p, host_platform):
-    info = engine.inspect(ref)
-    got = image_platform(info)
-    if got != host_platform:
-        raise DeployError("arch", f"image is {got}, this device is {host_platform}")
-    expected = p["expected_platform"]
-    if expected and got != platform_of(*(expected.split("/")[1:] + [""])[:2]):
-        raise DeployError("arch", f"image is {got}, deployment expects {p['expected_platform']}")
-    labels = image_labels(info)
-    for key, want in (p["expected_labels"] or {}).items():
-        if labels.get(key) != str(want):
-            raise DeployError("labels", f"label {key}={labels.get(key)!r}, expected {want!r}")
-    return info
+def serve(services, p, ref, info, image_bytes, previous, result):
+    """Candidate on the side port, then the switch; returns the new service record."""
+    candidate = services.start(ref, info, p["candidate_port"], "candidate")
+    try:
+        result["prediction"] = health_check(services, candidate, image_bytes,
+                                            p["health_timeout"])
+    finally:
+        services.stop(candidate)
+    services.stop(previous.get("service") if previous else None)
+    svc = services.start(ref, info, p["port"], "service")
+    try:
+        health_check(services, svc, image_bytes, p["health_timeout"])
+    except DeployError:
+        services.stop(svc)
+        raise
+    return svc
+
+
+def rollback(services, p, previous, image_bytes, result):
+    """Bring the previous digest back on the service port and prove it still predicts."""
+    prev_ref = f"{previous['image']}@{previous['digest']}"
+    try:
+        if services.alive(previous.get("service")):
+            health_check(services, previous["service"], image_bytes, p["health_timeout"])
+            restored = previous["service"]
+        else:
+            info = services.engine.inspect(prev_ref)
+            restored = services.start(prev_ref, info, p["port"], "service")
+            health_check(services, restored, image_bytes, p["health_timeout"])
+        result["status"] = "rolled_back"
+        result["rolled_back_to"] = previous["digest"]
+        return {**previous, "service": restored}
+    except (DeployError, subprocess.TimeoutExpired, ValueError, OSError) as again:
+        result["error"] += f"; rollback failed too: {again}"
+        return None
 
 
 def main():
@@ -198,12 +389,15 @@ def main():
             "digest": {"type": "str", "required": True},
             "expected_platform": {"type": "str", "default": None},
             "expected_labels": {"type": "dict", "default": {}},
-            "health_cmd": {"type": "list", "elements": "str", "default": []},
-            "health_timeout": {"type": "int", "default": 120},
+            "port": {"type": "int", "default": 8500},
+            "candidate_port": {"type": "int", "default": 8501},
+            "health_image": {"type": "path", "required": True},
+            "health_timeout": {"type": "int", "default": 300},
             "engine": {"type": "str", "default": "auto", "choices": ["auto", "podman", "docker"]},
             "insecure_registry": {"type": "bool", "default": False},
             "runner": {"type": "str", "default": "container", "choices": ["container", "rootfs"]},
             "state_dir": {"type": "path", "default": "/var/lib/edgefleet/deploy"},
+            "agent_run_dir": {"type": "path", "default": "/run/edgefleet-agent"},
             "engine_args": {"type": "list", "elements": "str", "default": []},
             "run_args": {"type": "list", "elements": "str", "default": []},
         },
@@ -218,45 +412,57 @@ def main():
         module.fail_json(msg=f"image {image!r} must be a repository without tag or digest")
     if not p["name"].replace("-", "").replace("_", "").isalnum():
         module.fail_json(msg=f"deployment name {p['name']!r} must be letters, digits, - and _")
+    for key in ("port", "candidate_port"):
+        if not 1 <= p[key] <= 65535:
+            module.fail_json(msg=f"{key} {p[key]} is not a TCP port")
+    if p["port"] == p["candidate_port"]:
+        module.fail_json(msg="port and candidate_port must differ (blue/green switch)")
+    try:
+        with open(p["health_image"], "rb") as fh:
+            image_bytes = fh.read()
+    except OSError as exc:
+        module.fail_json(msg=f"health image {p['health_image']}: {exc.strerror}")
     state_path = os.path.join(p["state_dir"], p["name"] + ".json")
     state = load_state(state_path)
     previous = state.get("current")
     host_platform = platform_of(platform.machine())
     ref = f"{image}@{digest}"
-    result = {"name": p["name"], "image": image, "digest": digest, "previous": previous,
-              "platform": host_platform, "engine": None, "status": "failed",
-              "prediction": None, "error": None, "stage": None, "rolled_back_to": None}
+    result = {"name": p["name"], "image": image, "digest": digest,
+              "previous": {k: previous[k] for k in ("image", "digest") if k in previous}
+              if previous else None,
+              "platform": host_platform, "engine": None, "runner": p["runner"],
+              "port": p["port"], "status": "failed", "prediction": None, "error": None,
+              "stage": None, "rolled_back_to": None}
     changed = False
+    services = None
     try:
         engine = detect_engine(p["engine"], p["engine_args"], p["run_args"])
         result["engine"] = engine.kind
-        engine.run(pull_args(engine, ref, p["insecure_registry"]))
-        info = check_image(engine, ref, p, host_platform)
-        result["labels"] = {k: v for k, v in image_labels(info).items()
-                            if k.startswith("io.edgefleet.")}
-        result["prediction"] = predict(engine, ref, info, p["health_cmd"], p["runner"],
-                                       p["health_timeout"])
-        if previous and previous.get("digest") == digest:
+        services = Services(engine, p)
+        current_svc = previous.get("service") if previous else None
+        if previous and previous.get("digest") == digest and services.alive(current_svc):
+            result["prediction"] = health_check(services, current_svc, image_bytes,
+                                                p["health_timeout"])
             result["status"] = "unchanged"
         else:
-            save_state(state_path, {"current": {"image": image, "digest": digest},
-                                    "previous": previous})
+            engine.run(pull_args(engine, ref, p["insecure_registry"]))
+            info = check_image(engine, ref, p, host_platform)
+            result["labels"] = {k: v for k, v in image_labels(info).items()
+                                if k.startswith("io.edgefleet.")}
+            svc = serve(services, p, ref, info, image_bytes, previous, result)
+            # The previous record keeps no service: it is stopped, rollback restarts it.
+            prior = {k: previous[k] for k in ("image", "digest")} if previous else None
+            save_state(state_path, {"current": {"image": image, "digest": digest,
+                                                "service": svc}, "previous": prior})
             result["status"] = "deployed"
             changed = True
     except (DeployError, subprocess.TimeoutExpired, ValueError, OSError) as exc:
         result["error"] = str(exc)
         result["stage"] = getattr(exc, "stage", "timeout")
-        if previous and previous.get("digest") != digest and result["engine"]:
-            # Roll back: the previous digest stays current, after proving it still answers.
-            try:
-                prev_ref = f"{previous['image']}@{previous['digest']}"
-                prev_info = engine.inspect(prev_ref)
-                predict(engine, prev_ref, prev_info, p["health_cmd"], p["runner"],
-                        p["health_timeout"])
-                result["status"] = "rolled_back"
-                result["rolled_back_to"] = previous["digest"]
-            except (DeployError, subprocess.TimeoutExpired, ValueError, OSError) as again:
-                result["error"] += f"; rollback check failed too: {again}"
+        if previous and previous.get("digest") != digest and services is not None:
+            restored = rollback(services, p, previous, image_bytes, result)
+            if restored is not None:
+                save_state(state_path, {**state, "current": restored})
     module.exit_json(changed=changed, deploy=result)
 
 

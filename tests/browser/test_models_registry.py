@@ -25,7 +25,7 @@ from registry.client import RegistryClient
 from tests.browser.chromium import log_in, shot
 from tests.browser.conftest import LocalController, local_controller
 from tests.registry.conftest import push_busybox_bases
-from tests.registry.images import BASE_REF, WEIGHTS
+from tests.registry.images import BASE_REF
 from tests.registry.server import free_port, running_registry
 from tests.unit.selection.builders import resnets
 
@@ -146,8 +146,6 @@ def test_leaderboard_charts_sorting_and_selection(ctl: LocalController, new_page
 def test_registry_verify_build_deploy_and_registry_down(
     ctl: LocalController, registry_port: int, tmp_path: Path, new_page
 ) -> None:
-    weights = tmp_path / "weights.txt"
-    weights.write_text(WEIGHTS)
     page, errors = new_page()
     with running_registry(tmp_path / "registry", port=registry_port) as server:
         with RegistryClient(server.url) as client:
@@ -155,7 +153,7 @@ def test_registry_verify_build_deploy_and_registry_down(
         with ctl.client() as c:  # an amd64 image exists, arm64 not yet
             res = c.post("/api/registry/build", json={
                 "arch": "amd64", "task": "image-classification", "model": "resnet18",
-                "version": "1.0", "weights": str(weights)})
+                "version": "1.0", "input_size": 64})
             assert res.status_code == 201, res.text
         log_in(page, ctl.url, ctl.token, "/ui/registry")
         image = page.locator("tr[data-repo='models/image-classification/resnet18']")
@@ -172,7 +170,7 @@ def test_registry_verify_build_deploy_and_registry_down(
         expect(missing).to_contain_text("Build plan: push models/image-classification/resnet18")
         expect(page.locator("#build-arch")).to_have_value("arm64")  # prefilled from verify
 
-        page.fill("#build-weights", str(weights))
+        page.fill("#build-input_size", "64")
         page.click("#build")
         found = page.locator("#verify-result [data-state=found]")
         expect(found).to_contain_text("Found for linux/arm64", timeout=120_000)

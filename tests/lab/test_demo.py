@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 from playwright.sync_api import expect
 
 from tests.browser.chromium import PageErrors, chromium, log_in, shot
@@ -79,6 +81,22 @@ def test_the_demo_ran_every_step_and_printed_its_choices(demo: Demo) -> None:
     assert "agents installed" in demo.output
 
 
+def test_every_demo_device_serves_its_model(demo: Demo) -> None:
+    """After the demo each host answers on port 8500 with the model built for its arch."""
+    inventory = re.search(r"inventory\s+(\S+)", demo.output)
+    assert inventory, demo.output[-2000:]
+    doc = yaml.safe_load(Path(inventory.group(1)).read_text())
+    expected = {"rpi": "mobilenet_v2", "gpu": "resnet18"}
+    image = (REPO / "playbooks" / "files" / "health.jpg").read_bytes()
+    for group, model in expected.items():
+        for host in doc["all"]["children"][group]["hosts"].values():
+            url = f"http://{host['ansible_host']}:8500"
+            assert httpx.get(f"{url}/healthz", timeout=30).json()["model"] == model
+            answer = httpx.post(f"{url}/predict", content=image, timeout=300,
+                                headers={"Content-Type": "image/jpeg"}).json()
+            assert len(answer["top"]) == 5, answer
+
+
 def test_fleet_page_lists_the_demo_devices_online(page: object, demo: Demo) -> None:
     page.goto(f"{demo.url}/ui/fleet")
     for name in ("rpi-01", "rpi-02", "gpu-01"):
@@ -94,7 +112,7 @@ def test_device_page_has_telemetry_jobs_and_the_deployed_model(page: object, dem
     expect(page.locator("figure[data-chart=cpu]")).not_to_have_attribute(
         "data-points", "0", timeout=30_000)
     expect(page.locator("#device-jobs tbody")).to_contain_text("deploy_model")
-    expect(page.locator("#deployed-model")).to_contain_text("demo-net")
+    expect(page.locator("#deployed-model")).to_contain_text("resnet18")
     expect(page.locator("#deployed-model")).to_contain_text("sha256:")
     shot(page, "demo-device")
 
@@ -122,10 +140,11 @@ def test_models_page_shows_the_demo_benchmarks(page: object, demo: Demo) -> None
 
 def test_registry_page_lists_the_demo_images_per_arch(page: object, demo: Demo) -> None:
     page.goto(f"{demo.url}/ui/registry")
-    image = page.locator("tr[data-repo='models/image-classification/demo-net']")
-    expect(image.first).to_be_visible()
-    expect(image.first).to_contain_text("linux/amd64")
-    expect(image.first).to_contain_text("linux/arm64")
+    runtime = page.locator("tr[data-repo='runtime/torch']")
+    expect(runtime.first).to_contain_text("linux/amd64, linux/arm64")
+    for model, platform in (("resnet18", "linux/amd64"), ("mobilenet_v2", "linux/arm64")):
+        image = page.locator(f"tr[data-repo='models/image-classification/{model}']")
+        expect(image.first).to_contain_text(platform)
     expect(page.locator("#errors")).to_be_empty()
     shot(page, "demo-registry")
     assert page.errors.unexpected() == []

@@ -18,24 +18,26 @@ def api(settings, with_bases):
         yield client
 
 
-def test_build_verify_list_over_http(api, weights, with_bases):
-    query = {"arch": "aarch64", "task": "speech-to-text", "model": "whisper-tiny"}
+def test_build_verify_list_over_http(api, with_bases):
+    query = {"arch": "aarch64", "task": "image-classification", "model": "resnet18"}
     missing = api.get("/api/registry/verify", params=query)
     assert missing.status_code == 200
     assert missing.json()["found"] is None and missing.json()["plan"]["action"] == "build"
 
-    built = api.post("/api/registry/build", json={**query, "weights": str(weights),
-                                                  "version": "0.1"})
+    built = api.post("/api/registry/build", json={**query, "version": "0.1",
+                                                  "input_size": 64})
     assert built.status_code == 201, built.text
     digest = built.json()["manifest_digest"]
 
     found = api.get("/api/registry/verify", params={**query, "arch": "arm64/v8"}).json()
     assert found["found"]["manifest_digest"] == digest
-    assert found["found"]["pinned"].endswith(f"/models/speech-to-text/whisper-tiny@{digest}")
+    assert found["found"]["pinned"].endswith(f"/models/image-classification/resnet18@{digest}")
 
     rows = api.get("/api/registry/images").json()
-    row = next(r for r in rows if r["repo"] == "models/speech-to-text/whisper-tiny")
-    assert row["platforms"] == ["linux/arm64"] and row["task"] == "speech-to-text"
+    row = next(r for r in rows if r["repo"] == "models/image-classification/resnet18")
+    assert row["platforms"] == ["linux/arm64"] and row["task"] == "image-classification"
+    unknown = api.post("/api/registry/build", json={**query, "model": "resnet19"})
+    assert unknown.status_code == 422 and "unknown model 'resnet19'" in unknown.json()["detail"]
 
 
 def test_bad_input_and_missing_image_and_registry_down(api, settings):

@@ -24,7 +24,8 @@ def load(path: Path, name: str) -> ModuleType:
     return module
 
 
-def run_module(name: str, args: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+def run_module(name: str, args: dict[str, Any], tmp_path: Path, timeout: float = 60,
+               env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run a library module the way Ansible does (args file in, one JSON object out)."""
     args_file = tmp_path / f"{name}-args.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
@@ -32,6 +33,7 @@ def run_module(name: str, args: dict[str, Any], tmp_path: Path) -> dict[str, Any
         [sys.executable, str(LIBRARY / f"{name}.py"), str(args_file)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
+        env=env,
     )
     return json.loads(proc.stdout)

@@ -66,7 +66,7 @@ async function verify() {
     m.available_platforms.length ? ` (has ${m.available_platforms.join(", ")})` : ""));
   const next = plan?.action === "build"
     ? `Build plan: push ${plan.repo}:${plan.tag ?? "a new version"} for ${plan.platform}`
-      + " (the build form below is filled in; give it the weights)."
+      + " (the build form below is filled in)."
     : "Name a model to build one (several models serve this task or none does).";
   box.replaceChildren(el("div", { class: "notice unavailable", "data-state": "missing" },
     el("strong", {}, `Missing: no ${result.task} image for ${result.platform}.`),
@@ -74,7 +74,10 @@ async function verify() {
 }
 
 async function build() {
-  const body = query("build", ["arch", "task", "model", "version", "weights", "base"]);
+  const body = query("build", ["arch", "task", "model", "version", "weights", "base",
+                               "variant"]);
+  const size = value("build-input_size");
+  if (size) body.input_size = Number(size);
   body.accelerator = $("build-accelerator").value;
   const bar = $("build-progress");
   const text = $("build-progress-text");
