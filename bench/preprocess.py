@@ -39,7 +39,10 @@ class Preprocess:
         self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
 
     def __call__(self, data: bytes) -> torch.Tensor:
-        img = Image.open(io.BytesIO(data)).convert("RGB")
+        return self.transform(Image.open(io.BytesIO(data)).convert("RGB"))
+
+    def transform(self, img: Image.Image) -> torch.Tensor:
+        """The stage after decoding (a server times the two apart)."""
         w, h = img.size
         scale = self.resize / min(w, h)
         img = img.resize((max(self.resize, round(w * scale)), max(self.resize, round(h * scale))),
