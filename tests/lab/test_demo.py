@@ -114,6 +114,9 @@ def test_device_page_has_telemetry_jobs_and_the_deployed_model(page: object, dem
     expect(page.locator("#device-jobs tbody")).to_contain_text("deploy_model")
     expect(page.locator("#deployed-model")).to_contain_text("resnet18")
     expect(page.locator("#deployed-model")).to_contain_text("sha256:")
+    # The model's server reports each inference through the agent: live latency on the page.
+    expect(page.locator("figure[data-chart=inference]")).not_to_have_attribute(
+        "data-points", "0", timeout=60_000)
     shot(page, "demo-device")
 
 

@@ -23,6 +23,12 @@ const CHARTS = [
   { id: "gpu", title: "GPU utilisation (%)", scale: 100, metrics: ["gpu_utilization_ratio"],
     max: 100 },
   { id: "power", title: "Power (W)", scale: 1, metrics: ["power_watts", "gpu_power_watts"] },
+  // What the deployed model's server reports through the agent (agent/inference.py): live
+  // end-to-end latency quantiles per model, and energy per inference.
+  { id: "inference", title: "Inference latency (ms)", scale: 1000,
+    metrics: ["inference_latency_seconds"] },
+  { id: "inference-energy", title: "Energy per inference (J)", scale: 1,
+    metrics: ["inference_energy_joules"] },
 ];
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777",
   "#4b5563"];
@@ -33,8 +39,9 @@ function clock(epochSeconds) {
 }
 
 function seriesName(metric, labels, metricCount) {
-  const parts = Object.entries(labels).filter(([k]) => k !== "source").map(([, v]) => v);
-  const short = metric.replace(/_(celsius|bytes_per_second|ratio|bytes|watts)$/, "");
+  const parts = Object.entries(labels).filter(([k]) => k !== "source")
+    .map(([k, v]) => (k === "quantile" ? `p${Math.round(Number(v) * 100)}` : v));
+  const short = metric.replace(/_(celsius|bytes_per_second|ratio|bytes|watts|seconds|joules)$/, "");
   return [metricCount > 1 ? short : null, ...parts].filter(Boolean).join(" ") || short;
 }
 
