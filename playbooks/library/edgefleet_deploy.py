@@ -16,12 +16,9 @@ chrooted into `image mount`. Every engine command is an argv list: nothing from 
 registry or the request reaches a shell.
 """
 
-import contextlib
 import json
 import os
 import platform
-import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -29,6 +26,21 @@ import urllib.error
 import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.edgefleet_engine import (
+    StageError,
+    check_digest,
+    check_platform,
+    check_repository,
+    detect_engine,
+    image_config,
+    image_env,
+    kill_group,
+    mount_image,
+    platform_of,
+    pull_args,
+    rootfs_argv,
+    unmount_image,
+)
 
 DOCUMENTATION = r"""
 module: edgefleet_deploy
@@ -66,117 +78,25 @@ options:
   run_args: {type: list, elements: str, default: [], description: Extra flags for `run`.}
 """
 
-_ARCH = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": ("arm64", ""),
-         "arm64": ("arm64", ""), "armv7l": ("arm", "v7"), "armhf": ("arm", "v7"),
-         "arm": ("arm", "v7"), "armv6l": ("arm", "v6")}
-# The chroot fallback, run under `unshare --mount`: private mounts of the host's kernel views,
-# fresh tmpfs /tmp and /run, and the agent's socket dir, then chroot and exec the image's Cmd.
-# A fixed program: its only inputs are argv entries, never spliced into code or a shell.
-_LAUNCHER = r"""
-import os, subprocess, sys
-root, run_dir, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
-for sub in ("proc", "sys", "dev"):
-    subprocess.run(["mount", "--rbind", "/" + sub, os.path.join(root, sub)], check=True)
-subprocess.run(["mount", "-t", "tmpfs", "tmpfs", os.path.join(root, "tmp")], check=True)
-subprocess.run(["mount", "-t", "tmpfs", "tmpfs", os.path.join(root, "run")], check=True)
-inner = os.path.join(root, run_dir.lstrip("/"))
-os.makedirs(inner, exist_ok=True)
-subprocess.run(["mount", "--bind", run_dir, inner], check=True)
-os.chroot(root)
-os.chdir("/")
-os.execvpe(argv[0], argv, os.environ)
-"""
-
-
-class DeployError(Exception):
-    def __init__(self, stage, message):
-        super().__init__(message)
-        self.stage = stage
-
-
-def platform_of(arch, variant="", os_name="linux"):
-    arch = (arch or "").lower()
-    norm, implied = _ARCH.get(arch, (arch, ""))
-    variant = (variant or "").lower()
-    if norm in ("arm64", "amd64"):
-        variant = ""
-    elif norm == "arm":
-        variant = variant or implied
-    return "/".join(p for p in ((os_name or "linux").lower(), norm, variant) if p)
-
-
-class Engine:
-    def __init__(self, kind, global_args=(), run_args=()):
-        self.kind = kind
-        self.base = [kind] + list(global_args)
-        self.run_args = list(run_args)
-
-    def run(self, args, timeout=600, check=True):
-        proc = subprocess.run(self.base + args, capture_output=True, text=True, timeout=timeout)
-        if check and proc.returncode != 0:
-            raise DeployError("engine", f"{self.kind} {args[0]} failed: "
-                              f"{(proc.stderr or proc.stdout).strip()[-400:]}")
-        return proc
-
-    def inspect(self, ref):
-        data = json.loads(self.run(["image", "inspect", ref]).stdout)
-        return data[0] if isinstance(data, list) else data
-
-
-def detect_engine(wanted, global_args=(), run_args=()):
-    for kind in ([wanted] if wanted != "auto" else ["podman", "docker"]):
-        if shutil.which(kind):
-            return Engine(kind, global_args, run_args)
-    raise DeployError("engine", "no container engine (podman or docker) on this device: "
-                      "run playbooks/container_engine.yml first")
-
-
-def pull_args(engine, ref, insecure):
-    """Podman: per-pull `--tls-verify=false` (no config file touched). Docker: never rewrite
-    daemon.json (it may hold the NVIDIA runtime); only check the registry is listed there."""
-    if engine.kind == "podman":
-        return ["pull", "--quiet"] + (["--tls-verify=false"] if insecure else []) + [ref]
-    if insecure:
-        registry = ref.split("/", 1)[0]
-        try:
-            with open("/etc/docker/daemon.json") as fh:
-                listed = json.load(fh).get("insecure-registries", [])
-        except (OSError, ValueError):
-            listed = []
-        if registry not in listed:
-            raise DeployError("engine", f"Docker must list {registry} in insecure-registries "
-                              "of /etc/docker/daemon.json (edgefleet never rewrites that file)")
-    return ["pull", ref]
-
-
-def image_platform(info):
-    return platform_of(info.get("Architecture"), info.get("Variant", ""), info.get("Os"))
-
 
 def image_labels(info):
     labels = info.get("Labels") or (info.get("Config") or {}).get("Labels") or {}
     return {str(k): str(v) for k, v in labels.items()}
 
 
-def image_config(info):
-    return info.get("Config") or {}
-
-
 def check_image(engine, ref, p, host_platform):
     info = engine.inspect(ref)
-    got = image_platform(info)
-    if got != host_platform:
-        raise DeployError("arch", f"image is {got}, this device is {host_platform}")
+    got = check_platform(info, host_platform)
     expected = p["expected_platform"]
     if expected and got != platform_of(*(expected.split("/")[1:] + [""])[:2]):
-        raise DeployError("arch", f"image is {got}, deployment expects {p['expected_platform']}")
+        raise StageError("arch", f"image is {got}, deployment expects {p['expected_platform']}")
     labels = image_labels(info)
     for key, want in (p["expected_labels"] or {}).items():
         if labels.get(key) != str(want):
-            raise DeployError("labels", f"label {key}={labels.get(key)!r}, expected {want!r}")
+            raise StageError("labels", f"label {key}={labels.get(key)!r}, expected {want!r}")
     cmd = image_config(info).get("Cmd") or []
     if not cmd:
-        raise DeployError("image", "image has no default command: it cannot serve")
+        raise StageError("image", "image has no default command: it cannot serve")
     return info
 
 
@@ -207,20 +127,16 @@ class Services:
         return {"runner": "container", "container": name, "id": cid[:64], "port": port}
 
     def _start_rootfs(self, ref, info, env, port, role):
-        mount = self.engine.run(["image", "mount", ref]).stdout.strip()
-        config = image_config(info)
-        image_env = dict(e.split("=", 1) for e in config.get("Env") or [] if "=" in e)
-        argv = list(config.get("Cmd") or [])
+        mount = mount_image(self.engine, ref)
+        argv = list(image_config(info).get("Cmd") or [])
         os.makedirs(self.logs, exist_ok=True)
         log_path = os.path.join(self.logs, f"{self.p['name']}-{role}.log")
-        unshare = shutil.which("unshare") or "/usr/bin/unshare"
-        python = shutil.which("python3") or "/usr/bin/python3"
+        run_dir = self.p["agent_run_dir"]
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [unshare, "--mount", "--propagation", "private", "--", python, "-c", _LAUNCHER,
-                 mount, self.p["agent_run_dir"], *argv],
+                rootfs_argv(mount, argv, [(run_dir, run_dir, False)]),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                env={**image_env, **env}, close_fds=True)
+                env={**image_env(info), **env}, close_fds=True)
         return {"runner": "rootfs", "pid": proc.pid, "started": _start_time(proc.pid),
                 "image": ref, "port": port, "log": log_path}
 
@@ -238,8 +154,8 @@ class Services:
             return
         if svc.get("runner") == "rootfs":
             if self.alive(svc):
-                _kill_group(svc["pid"])
-            self.engine.run(["image", "unmount", svc["image"]], check=False)
+                kill_group(svc["pid"])
+            unmount_image(self.engine, svc["image"])
             return
         self.engine.run(["rm", "--force", "--time", "10", svc["container"]], check=False)
 
@@ -268,28 +184,6 @@ def _start_time(pid):
         return None
 
 
-def _kill_group(pid, grace_s=10.0):
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        _reap(pid)
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-
-
-def _reap(pid):
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-
-
 def health_check(services, svc, image_bytes, timeout_s):
     """Wait for /healthz, then POST the image: the answer must carry a top-k prediction."""
     base = f"http://127.0.0.1:{svc['port']}"
@@ -297,7 +191,7 @@ def health_check(services, svc, image_bytes, timeout_s):
     last = "no answer"
     while time.monotonic() < deadline:
         if not services.alive(svc):
-            raise DeployError("health", "service exited before answering: "
+            raise StageError("health", "service exited before answering: "
                               + (services.describe_failure(svc) or "no output"))
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=5) as resp:  # noqa: S310
@@ -309,7 +203,7 @@ def health_check(services, svc, image_bytes, timeout_s):
             last = str(getattr(exc, "reason", exc))
         time.sleep(0.5)
     else:
-        raise DeployError("health", f"service did not become ready in {timeout_s} s ({last}): "
+        raise StageError("health", f"service did not become ready in {timeout_s} s ({last}): "
                           + services.describe_failure(svc))
     request = urllib.request.Request(  # noqa: S310 (http://127.0.0.1 only)
         base + "/predict", data=image_bytes, method="POST",
@@ -318,12 +212,12 @@ def health_check(services, svc, image_bytes, timeout_s):
         with urllib.request.urlopen(request, timeout=max(5.0, deadline - time.monotonic())) as r:  # noqa: S310, E501
             body = json.loads(r.read().decode())
     except urllib.error.HTTPError as exc:
-        raise DeployError("health", f"test prediction answered {exc.code}: "
+        raise StageError("health", f"test prediction answered {exc.code}: "
                           f"{exc.read()[:200].decode(errors='replace')}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise DeployError("health", f"test prediction failed: {exc}") from None
+        raise StageError("health", f"test prediction failed: {exc}") from None
     if not isinstance(body, dict) or not body.get("top"):
-        raise DeployError("health", f"test prediction has no top-k: {str(body)[:200]}")
+        raise StageError("health", f"test prediction has no top-k: {str(body)[:200]}")
     return {"top": body["top"][:3], "latency_ms": body.get("latency_ms"),
             "model": body.get("model"), "version": body.get("version")}
 
@@ -356,7 +250,7 @@ def serve(services, p, ref, info, image_bytes, previous, result):
     svc = services.start(ref, info, p["port"], "service")
     try:
         health_check(services, svc, image_bytes, p["health_timeout"])
-    except DeployError:
+    except StageError:
         services.stop(svc)
         raise
     return svc
@@ -376,7 +270,7 @@ def rollback(services, p, previous, image_bytes, result):
         result["status"] = "rolled_back"
         result["rolled_back_to"] = previous["digest"]
         return {**previous, "service": restored}
-    except (DeployError, subprocess.TimeoutExpired, ValueError, OSError) as again:
+    except (StageError, subprocess.TimeoutExpired, ValueError, OSError) as again:
         result["error"] += f"; rollback failed too: {again}"
         return None
 
@@ -405,11 +299,9 @@ def main():
     )
     p = module.params
     digest, image = p["digest"], p["image"]
-    if not (digest.startswith("sha256:") and len(digest) == 71
-            and all(c in "0123456789abcdef" for c in digest[7:])):
-        module.fail_json(msg=f"digest {digest!r} is not sha256:<64 hex>")
-    if "@" in image or not image or any(c.isspace() for c in image):
-        module.fail_json(msg=f"image {image!r} must be a repository without tag or digest")
+    for problem in (check_digest(digest), check_repository(image)):
+        if problem:
+            module.fail_json(msg=problem)
     if not p["name"].replace("-", "").replace("_", "").isalnum():
         module.fail_json(msg=f"deployment name {p['name']!r} must be letters, digits, - and _")
     for key in ("port", "candidate_port"):
@@ -456,7 +348,7 @@ def main():
                                                 "service": svc}, "previous": prior})
             result["status"] = "deployed"
             changed = True
-    except (DeployError, subprocess.TimeoutExpired, ValueError, OSError) as exc:
+    except (StageError, subprocess.TimeoutExpired, ValueError, OSError) as exc:
         result["error"] = str(exc)
         result["stage"] = getattr(exc, "stage", "timeout")
         if previous and previous.get("digest") != digest and services is not None:
