@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.api.openapi import errors
+from controller.api.registry import SERVER_HINT
 from controller.api.schemas import LIMIT_DESCRIPTION, LIMIT_PATTERN, Job
-from controller.benchmarks.service import BenchmarkService
+from controller.benchmarks.service import BenchmarkService, runtime_vars
 from controller.selection import Policy
 
 router = APIRouter(prefix="/api")
@@ -57,12 +58,20 @@ def upload_benchmarks(body: ResultsUpload, request: Request) -> dict[str, Any]:
 
 
 @router.post("/benchmarks/run", status_code=201, response_model=None,
-             responses={201: {"model": Job, "description": "Queued."}, **errors(409)})
+             responses={201: {"model": Job, "description": "Queued."},
+                        **errors(404, 409, 502, 503)})
 def run_benchmarks(body: BenchRunRequest, request: Request) -> dict[str, Any]:
-    """Start bench.yml as a job; each host's results are stored when it finishes."""
+    """Start bench.yml as a job in the runtime image of the configured registry (pinned by
+    digest); each host's results are stored when it finishes."""
     who = f"api:{request.client.host if request.client else 'unknown'}"
+
+    def runtime() -> dict[str, Any]:
+        with request.app.state.registry_settings.client(SERVER_HINT) as client:
+            return runtime_vars(client)
+
     return _service(request).run(
-        limit=body.limit, extra_vars=body.extra_vars, timeout_s=body.timeout_s, requested_by=who
+        limit=body.limit, extra_vars=body.extra_vars, timeout_s=body.timeout_s,
+        requested_by=who, runtime=runtime,
     )
 
 

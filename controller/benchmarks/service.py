@@ -1,5 +1,7 @@
 """Run `playbooks/bench.yml` as a job and store each host's results when the job finishes.
 
+bench.yml runs the harness inside the runtime image (RUNTIME_REF), so a job pins that
+image's index digest from the controller's own registry: a caller cannot pick the image.
 The job runs through the ordinary JobManager (same locking, events, timeouts, host view);
 a watcher thread waits for it, then reads each host's `edgefleet_result` ({"results": [...]})
 from the job record -- or from the fact cache when the record had to drop a big one -- and
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,15 +23,21 @@ from controller.benchmarks.repository import BenchmarkRepository
 from controller.benchmarks.schema import InvalidResults, parse_results
 from controller.carbon.service import check_zone
 from controller.errors import ControllerError
+from controller.images.runtime import RUNTIME_REF
 from controller.jobs.errors import InvalidRequest, JobConflict
 from controller.jobs.inventory import host_vars
 from controller.jobs.manager import ACTIVE, JobManager
+from controller.jobs.playbooks import resolve
 from controller.selection import Policy, select_fleet
 from controller.store import Job
+from registry.client import RegistryClient
+from registry.errors import NotFound
 
 log = logging.getLogger("edgefleet.benchmarks")
 PLAYBOOK = "bench"
 ZONE_VAR = "edgefleet_carbon_zone"
+# Filled from the controller's registry, never from the request.
+IMAGE_VARS = ("edgefleet_bench_image", "edgefleet_bench_digest", "edgefleet_bench_insecure")
 
 
 def _epoch(iso: str) -> float:
@@ -37,6 +46,19 @@ def _epoch(iso: str) -> float:
 
 class NoResults(ControllerError):
     http_status = 404
+
+
+def runtime_vars(client: RegistryClient, ref: str = RUNTIME_REF) -> dict[str, Any]:
+    """bench.yml's image vars: RUNTIME_REF pinned to its index digest (each device's engine
+    picks its own platform from the index)."""
+    repo, _, tag = ref.rpartition(":")
+    try:
+        digest = client.get_manifest(repo, tag).digest
+    except NotFound as exc:
+        raise NotFound(f"{ref} is not in registry {client.host} ({exc}): push it with "
+                       "`edgefleet registry runtime --arch amd64 --arch arm64`") from None
+    return {"edgefleet_bench_image": f"{client.host}/{repo}", "edgefleet_bench_digest": digest,
+            "edgefleet_bench_insecure": client.base.startswith("http://")}
 
 
 class BenchmarkService:
@@ -50,11 +72,19 @@ class BenchmarkService:
         extra_vars: dict[str, Any] | None,
         timeout_s: int | None,
         requested_by: str,
+        runtime: Callable[[], dict[str, Any]],
     ) -> dict[str, Any]:
+        """Check the request, then pin the runtime image (`runtime()` asks the registry),
+        then start the job: a refused request contacts no registry and starts nothing."""
+        given = sorted(set(extra_vars or {}) & set(IMAGE_VARS))
+        if given:
+            raise InvalidRequest(f"extra var {given[0]} is set by the controller from its "
+                                 "registry, not by the request")
+        resolve(self.manager.settings.playbook_dir, PLAYBOOK)
         job = self.manager.submit(
             PLAYBOOK,
             limit=limit,
-            extra_vars=extra_vars,
+            extra_vars={**(extra_vars or {}), **runtime()},
             timeout_s=timeout_s,
             requested_by=requested_by,
         )

@@ -1,8 +1,9 @@
 """Benchmark runs, stored results with carbon, and selection through the REST API.
 
 The run goes through the real JobManager and real ansible-playbook (local connection) with a
-stand-in bench.yml that returns contract-shaped results (fixtures, not measurements); carbon
-comes from a loopback HTTP server answering like Electricity Maps.
+stand-in bench.yml that returns contract-shaped results (fixtures, not measurements); the
+runtime image it would run in is pinned from a real registry (an empty index stands in for
+runtime/torch:1); carbon comes from a loopback HTTP server answering like Electricity Maps.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from fastapi.testclient import TestClient
 from controller.api.app import create_app
 from controller.carbon import CarbonIntensity
 from controller.config import Settings
+from controller.images.runtime import RUNTIME_REPO, RUNTIME_TAG
 from controller.jobs.views import iso
+from controller.registry_service.settings import RegistrySettings
+from registry.client import OCI_INDEX, RegistryClient
 from tests.api.conftest import wait_job
 from tests.conftest import FIXTURES, wait_for
 from tests.fake_electricitymaps import TOKEN, FakeElectricityMaps, fake_api  # noqa: F401
+from tests.registry.server import running_registry
 from tests.unit.selection.builders import resnets
 
 INTENSITY = 302.0
@@ -43,12 +48,23 @@ def write_results(project: Path, host: str, body: object) -> None:
     (project / "bench_results" / f"{host}.json").write_text(json.dumps(body))
 
 
+@pytest.fixture(scope="module")
+def runtime_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(registry URL, index digest of runtime/torch:1) in a real registry."""
+    with running_registry(tmp_path_factory.mktemp("bench-registry")) as server:
+        raw = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}).encode()
+        with RegistryClient(server.url) as client:
+            digest = client.put_manifest(RUNTIME_REPO, RUNTIME_TAG, raw, OCI_INDEX)
+        yield server.url, digest
+
+
 @pytest.fixture
 def bench_client(
     tmp_path: Path,
     bench_project: Path,
     fake_api: FakeElectricityMaps,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
+    runtime_registry: tuple[str, str],
 ) -> Iterator[TestClient]:
     hour = NOW.replace(minute=0)
     latest = {
@@ -64,7 +80,8 @@ def bench_client(
         project_dir=bench_project,
         inventory=bench_project / "bench_inventory.ini",
     )
-    app = create_app(settings, carbon=CarbonIntensity(now=lambda: NOW))
+    app = create_app(settings, carbon=CarbonIntensity(now=lambda: NOW),
+                     registry=RegistrySettings(url=runtime_registry[0]))
     with TestClient(app, base_url="http://localhost") as c:
         yield c
 
@@ -78,13 +95,18 @@ def run_and_wait(c: TestClient, expected_rows: int) -> dict:
 
 
 def test_run_stores_results_per_device_with_carbon_and_selects(
-    bench_client: TestClient, bench_project: Path, fake_api: FakeElectricityMaps  # noqa: F811
+    bench_client: TestClient, bench_project: Path, fake_api: FakeElectricityMaps,  # noqa: F811
+    runtime_registry: tuple[str, str],
 ) -> None:
     now = NOW.isoformat()
     write_results(bench_project, "local-a", {"results": resnets("ignored", timestamp=now)})
     write_results(bench_project, "local-b", {"results": resnets("x", scale=2.0, timestamp=now)})
     job = run_and_wait(bench_client, 10)
     assert job["status"] == "successful" and job["playbook"] == "bench"
+    url, digest = runtime_registry
+    assert {k: v for k, v in job["extra_vars"].items() if k.startswith("edgefleet_bench_")} == {
+        "edgefleet_bench_image": f"{url.removeprefix('http://')}/{RUNTIME_REPO}",
+        "edgefleet_bench_digest": digest, "edgefleet_bench_insecure": True}
 
     rows = bench_client.get("/api/benchmarks", params={"device": "local-a"}).json()
     assert len(rows) == 5 and {r["device"] for r in rows} == {"local-a"}
@@ -176,6 +198,35 @@ def test_run_request_validation_and_catalogue(client: TestClient) -> None:
     assert res.status_code == 422 and "unknown playbook 'bench'" in res.json()["detail"]
     assert client.get("/api/jobs").json() == []
     assert client.get("/api/benchmarks").json() == []
+
+
+def test_run_needs_the_controller_s_registry_and_its_runtime(
+    bench_client: TestClient, client: TestClient, tmp_path: Path, bench_project: Path
+) -> None:
+    res = bench_client.post("/api/benchmarks/run", json={
+        "limit": "edge", "extra_vars": {"edgefleet_bench_digest": "sha256:" + "0" * 64}})
+    assert res.status_code == 422
+    assert res.json()["detail"] == ("extra var edgefleet_bench_digest is set by the controller "
+                                    "from its registry, not by the request")
+    settings = Settings(home=tmp_path / "other", project_dir=bench_project,
+                        inventory=bench_project / "bench_inventory.ini")
+    app = create_app(settings, registry=RegistrySettings(url=None))
+    with TestClient(app, base_url="http://localhost") as unconfigured:
+        res = unconfigured.post("/api/benchmarks/run", json={"limit": "edge"})
+        assert res.status_code == 503
+        assert res.json()["detail"].startswith(
+            "no registry URL: this controller has no registry configured; its operator sets "
+            "EDGEFLEET_REGISTRY_URL")
+    with running_registry(tmp_path / "empty") as empty:
+        app = create_app(settings, registry=RegistrySettings(url=empty.url))
+        with TestClient(app, base_url="http://localhost") as no_runtime:
+            res = no_runtime.post("/api/benchmarks/run", json={"limit": "edge"})
+            assert res.status_code == 404
+            detail = res.json()["detail"]
+            assert detail.startswith(f"runtime/torch:1 is not in registry {empty.netloc}")
+            assert detail.endswith("push it with `edgefleet registry runtime --arch amd64 "
+                                   "--arch arm64`")
+            assert no_runtime.get("/api/jobs").json() == []
 
 
 def test_collect_refuses_other_jobs(bench_client: TestClient) -> None:
