@@ -85,7 +85,7 @@ def test_leaderboard_charts_sorting_and_selection(ctl: LocalController, new_page
     log_in(page, ctl.url, ctl.token, "/ui/models")
     page.select_option("#device", "rpi-001")
     expect(page.locator("#models-summary")).to_have_text(
-        "5 configuration(s) measured on rpi-001")
+        "5 configuration(s) measured on rpi-001 (linux/x86_64)")
     assert _models(page)[0] == "resnet152 fp32 2 thr"  # most accurate first
     row = page.locator("tr[data-model='resnet18 fp32 2 thr'] td")
     expect(row.nth(3)).to_have_text("161.7")           # p90 ms, x3 on this device

@@ -1,5 +1,6 @@
-// Models: the benchmark leaderboard of one device (GET /api/benchmarks), bar charts of its
-// figures, the selection for a budget and tolerance (GET /api/selection) with its Pareto
+// Models: the benchmark leaderboard of one device (GET /api/benchmarks), devices grouped
+// by class (the platform the rows were measured on, plus "emulated" when the kernel ran them
+// through qemu: such figures are not the device's speed), bar charts of its figures, the selection for a budget and tolerance (GET /api/selection) with its Pareto
 // chart, and a benchmark job (POST /api/benchmarks/run) followed on the job's live page.
 import { api, chartCard, el, guarded, replaceRows, session } from "./common.js";
 
@@ -36,8 +37,14 @@ function entry(r) {
     macs: giga(r.macs), gflops: giga(r.flops),
     energy_j: r.energy_j, energy_estimated: r.energy_estimated,
     carbon_g: r.carbon_g, carbon_fallback: intensity?.source === "fallback",
-    carbon_note: r.carbon?.note, throttled: r.throttled,
+    carbon_note: r.carbon?.note, throttled: r.throttled, emulated: r.emulated === true,
   };
+}
+
+/** A device class from what the rows carry: the platform measured on, and emulation. */
+function deviceClass(r) {
+  const platform = r.platform || (r.arch ? `linux/${r.arch}` : "unknown platform");
+  return r.emulated === true ? `${platform} · emulated` : platform;
 }
 
 function num(v, digits = 4) {
@@ -51,7 +58,9 @@ function rowOf(e) {
     : `${num(e.carbon_g, 3)}${e.carbon_fallback ? " †" : ""}`;
   return el("tr", { "data-model": e.label },
     el("td", {}, e.label, e.throttled ? el("span", { class: "badge status-failed" }, "throttled")
-      : null),
+      : null, e.emulated ? el("span", { class: "badge status-timeout emulated",
+      title: "measured under CPU emulation (qemu-user): not this device's native speed" },
+    "emulated") : null),
     el("td", {}, num(e.accuracy_top1)), el("td", {}, num(e.p50)), el("td", {}, num(e.p90)),
     el("td", {}, num(e.p99)), el("td", {}, num(e.peak_memory_mb)), el("td", {}, num(e.size_mb)),
     el("td", {}, num(e.macs, 3)),
@@ -205,8 +214,10 @@ async function showDevice() {
   const params = new URLSearchParams(location.search);
   params.set("device", deviceSelect.value);
   history.replaceState(null, "", `?${params}`);
+  const classes = [...new Set(all.filter((x) => x.device === deviceSelect.value)
+    .map(deviceClass))].join(", ");
   document.getElementById("models-summary").textContent =
-    `${rows.length} configuration(s) measured on ${deviceSelect.value}`;
+    `${rows.length} configuration(s) measured on ${deviceSelect.value} (${classes})`;
   renderTable();
   renderBars();
   await guarded("selection", loadSelection);
@@ -251,7 +262,12 @@ await guarded("benchmarks", async () => {
     replaceRows(tbody, [], "no benchmark results stored yet", 10);
     return;
   }
-  deviceSelect.replaceChildren(...devices.map((d) => el("option", { value: d }, d)));
+  // Devices grouped by class (newest row decides a device's class).
+  const classOf = new Map();
+  for (const r of all) if (!classOf.has(r.device)) classOf.set(r.device, deviceClass(r));
+  const groups = [...new Set(devices.map((d) => classOf.get(d)))].sort();
+  deviceSelect.replaceChildren(...groups.map((g) => el("optgroup", { label: g },
+    ...devices.filter((d) => classOf.get(d) === g).map((d) => el("option", { value: d }, d)))));
   const wanted = new URLSearchParams(location.search).get("device");
   if (devices.includes(wanted)) deviceSelect.value = wanted;
   await showDevice();
