@@ -15,6 +15,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from controller.cli.runtime import EXIT_FAILED, errors_as_exit
+from controller.images.runtime import ARCHES, build_runtime
+from controller.lab.config import DEFAULT_CACHE_DIR
 from controller.registry_service import service
 from controller.registry_service.settings import RegistrySettings
 
@@ -126,3 +128,37 @@ def build(
     out.print(f"[green]pushed[/] {result['repo']}:{result['tag']} ({result['platform']}), "
               f"also tagged {result['platform_tag']}")
     print(result["pinned"])
+
+
+@app.command("runtime")
+def runtime(
+    arch: Annotated[list[str] | None, typer.Option(
+        help=f"Platform to build, repeatable (default: {', '.join(ARCHES)}).")] = None,
+    cache_dir: Annotated[Path, typer.Option(
+        help="Where the rootfs and site-packages caches live.")] = DEFAULT_CACHE_DIR,
+    url: Url = None,
+    username: User = None,
+    as_json: Json = False,
+) -> None:
+    """Build and push the runtime base (Debian, PyTorch CPU, device packages) per arch.
+
+    Needs root; the first build per arch takes minutes (debootstrap, pip), later ones seconds."""
+    with errors_as_exit(), _settings(url, username).client() as client, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=as_json,
+    ) as progress:
+        step = progress.add_task("checking", total=None)
+        results = build_runtime(client, arch or ARCHES, cache_dir,
+                                lambda msg: progress.update(step, description=msg))
+    if as_json:
+        _dump([r.as_dict() for r in results])
+        return
+    for r in results:
+        uploaded = sum(layer.size for layer in r.layers if layer.uploaded)
+        out.print(f"[green]pushed[/] {r.ref} ({r.platform}, torch {r.torch}, python {r.python}), "
+                  f"{r.image_size / 1e6:.0f} MB, {uploaded / 1e6:.0f} MB uploaded, "
+                  f"also tagged {r.platform_tag}", highlight=False)
+        if r.missing_packages:
+            out.print(f"  [yellow]without[/] {', '.join(r.missing_packages)} "
+                      "(not in this checkout)", highlight=False)
+        print(r.pinned)

@@ -1,12 +1,16 @@
-"""Real registries for the integration tests, and the per-arch busybox base images in them."""
+"""Real registries for the integration tests, the per-arch busybox base images in them, and
+the real runtime/torch base (push_runtime)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from controller.images.runtime import ARCHES, RuntimeResult, build_runtime
+from controller.lab.config import DEFAULT_CACHE_DIR
 from registry.auth import Credentials
 from registry.base import push_base
 from registry.client import RegistryClient
@@ -17,6 +21,24 @@ from tests.registry.server import PASSWORD, USER, running_registry
 if not shutil.which("docker-registry") or not shutil.which("skopeo"):
     pytest.skip("docker-registry/skopeo not installed (run scripts/bootstrap.sh as root)",
                 allow_module_level=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: builds the runtime/torch image; minutes from an empty cache "
+        "(debootstrap + pip per arch), seconds once /var/cache/edgefleet/rootfs is warm")
+
+
+def push_runtime(client: RegistryClient, arches=ARCHES,
+                 cache_dir: Path = DEFAULT_CACHE_DIR) -> list[RuntimeResult]:
+    """Push the real runtime/torch:1 (Debian + PyTorch CPU + device packages) for `arches`.
+
+    Needs root. Slow only the first time on a machine (the rootfs and site-packages caches
+    are shared with `edgefleet registry runtime`); then ~10 s per arch into a new registry
+    and a no-op re-push into one that has it."""
+    if os.geteuid() != 0:
+        pytest.skip("the runtime image needs root (debootstrap, chroot)")
+    return build_runtime(client, arches, cache_dir)
 
 
 def push_busybox_bases(client: RegistryClient, work: Path, arches=("amd64", "arm64")) -> None:
