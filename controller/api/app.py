@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from controller import __version__
-from controller.api import errors, hosts, inventory, jobs, openapi
+from controller.api import errors, experiment, hosts, inventory, jobs, openapi
 from controller.api.auth import ApiTokens, require_token
 from controller.api.auth import router as auth_router
 from controller.api.benchmarks import router as benchmarks_router
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, api_token: str | None = None,
     app.include_router(devices_router, dependencies=guarded)
     app.include_router(benchmarks_router, dependencies=guarded)
     app.include_router(registry_router, dependencies=guarded)
+    experiment.install(app, guarded)
     # Agents authenticate with their own device token, checked by the telemetry service.
     app.include_router(telemetry_router)
     # A device enrolling has no token yet: its claim secret is checked by the registry.

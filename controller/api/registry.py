@@ -13,21 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controller.api.jobs import _who
 from controller.api.openapi import errors
-from controller.errors import ControllerError
 from controller.jobs.manager import JobManager
-from controller.registry_service import service
+from controller.registry_service import deployment, service
 from controller.registry_service.settings import RegistrySettings
-from registry import labels
 
 router = APIRouter(prefix="/api")
 _NAME = r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$"
 _TAG = r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$"
-
-
-class NoImage(ControllerError):
-    """Verify found nothing for the deployment: nothing is launched; the plan says why."""
-
-    http_status = 409
 
 
 # A browser or script user cannot "pass --url": the URL is the server operator's setting.
@@ -107,28 +99,13 @@ def deploy(body: DeploymentBody, request: Request) -> dict[str, Any]:
     """Verify first, then run deploy_model.yml with the pinned digest (never a tag)."""
     settings = _settings(request)
     with settings.client(SERVER_HINT) as client:
-        result = service.verify(client, body.arch, body.task, body.model, body.version)
+        found = deployment.require_image(
+            service.verify(client, body.arch, body.task, body.model, body.version))
         insecure = client.base.startswith("http://")
-    if not result.found:
-        reasons = "; ".join(m.detail for m in result.misses) or "no candidates"
-        raise NoImage(f"no image for {body.task} on {result.platform}: {reasons}")
-    found = result.found
-    image, _, digest = found.pinned.partition("@")
-    extra: dict[str, Any] = {
-        "edgefleet_deploy_name": body.name,
-        "edgefleet_deploy_image": image,
-        "edgefleet_deploy_digest": digest,
-        "edgefleet_deploy_platform": found.platform,
-        "edgefleet_deploy_labels": {k: found.labels[k] for k in
-                                    (labels.TASK, labels.MODEL, labels.VERSION)},
-        "edgefleet_deploy_insecure": insecure,
-        "edgefleet_deploy_max_fail_percentage": body.max_fail_percentage,
-    }
-    if body.runner:
-        extra["edgefleet_deploy_runner"] = body.runner
-    if body.serial:
-        extra["edgefleet_deploy_serial"] = body.serial
+    extra = deployment.deploy_vars(found, insecure=insecure, name=body.name,
+                                   max_fail_percentage=body.max_fail_percentage,
+                                   runner=body.runner, serial=body.serial)
     manager: JobManager = request.app.state.manager
-    job = manager.submit("deploy_model", limit=body.limit, extra_vars=extra,
+    job = manager.submit(deployment.PLAYBOOK, limit=body.limit, extra_vars=extra,
                          timeout_s=body.timeout_s, requested_by=_who(request))
     return {"job": job, "image": found.as_dict()}

@@ -6,6 +6,7 @@ from controller.cli import agent as agent_cli
 from controller.cli import bench as bench_cli
 from controller.cli import devices as devices_cli
 from controller.cli import discovery as discovery_cli
+from controller.cli import experiment as experiment_cli
 from controller.cli import inventory as inventory_cli
 from controller.cli import lab as lab_cli
 from controller.cli import prometheus as prometheus_cli
@@ -25,6 +26,7 @@ app.command("run")(run_cli.run)
 app.command("devices")(devices_cli.devices)
 app.command("select")(select_cli.select)
 app.command("bench")(bench_cli.bench)
+app.command("experiment")(experiment_cli.experiment)
 app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(token_cli.app, name="token")

@@ -30,11 +30,21 @@ def check_url(url: str) -> str:
 
 def post(url: str, path: str, body: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
     """POST JSON to the controller; any non-2xx becomes one line with the server's detail."""
+    return _call("POST", url, path, body, timeout)
+
+
+def get(url: str, path: str, timeout: float = 60.0) -> Any:
+    """GET from the controller; errors as for `post`."""
+    return _call("GET", url, path, None, timeout)
+
+
+def _call(method: str, url: str, path: str, body: dict[str, Any] | None, timeout: float) -> Any:
     token = os.environ.get(TOKEN_ENV)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     base = check_url(url)
     try:
-        res = httpx.post(f"{base}{path}", json=body, headers=headers, timeout=timeout)
+        res = httpx.request(method, f"{base}{path}", json=body, headers=headers,
+                            timeout=timeout)
     except httpx.HTTPError as exc:
         raise ControllerRequestError(f"controller {base} unreachable: {exc}") from None
     if res.is_success:

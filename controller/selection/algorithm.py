@@ -3,8 +3,11 @@
 Greedy (the prototype's rule): the most accurate candidate that fits the device's memory,
 whatever its latency. Advanced (constraints, then objective, as Triton Model Analyzer does):
 among candidates that fit memory, whose p90 latency is within the budget and whose accuracy
-is within the tolerance of greedy's, the best by the objective. Ties are broken the same
-way every time: higher accuracy, then lower p90, then lower energy, then the label.
+is within the tolerance of greedy's, the best by the objective: lowest p90 (`latency`), lowest
+energy (`energy`), or the most accurate (`accuracy`: the model-switching rule, which trades
+accuracy only when the budget forces it, so a device slowed by load moves to a smaller
+model). Ties are broken the same way every time: higher accuracy, then lower p90, then lower
+energy, then the label.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from controller.selection.candidates import Candidate
 from controller.selection.pareto import pareto_front
 
 Mode = Literal["points", "relative"]
-Objective = Literal["latency", "energy"]
+Objective = Literal["latency", "energy", "accuracy"]
 UNITS = {"points": "percentage points", "relative": "fraction of greedy's accuracy"}
 _EPS = 1e-9  # accuracies are decimals: 69.758 vs 78.312 must not miss a bound by a rounding
 
@@ -40,8 +43,10 @@ class Policy:
             raise InvalidPolicy(f"budget must be a positive number of ms, got {self.budget_ms}")
         if self.mode not in UNITS:
             raise InvalidPolicy(f"accuracy-drop mode must be points or relative, not {self.mode!r}")
-        if self.objective not in ("latency", "energy"):
-            raise InvalidPolicy(f"objective must be latency or energy, not {self.objective!r}")
+        if self.objective not in ("latency", "energy", "accuracy"):
+            raise InvalidPolicy(
+                f"objective must be latency, energy or accuracy, not {self.objective!r}"
+            )
         top = 1.0 if self.mode == "relative" else 100.0
         if not 0 <= self.max_acc_drop <= top:
             unit = "a fraction between 0 and 1" if top == 1.0 else "between 0 and 100 points"
@@ -169,6 +174,8 @@ def select_device(device: str, candidates: list[Candidate], policy: Policy) -> D
         else:
             out.advanced = min(allowed, key=_by_latency)
             out.warnings.append("no energy measured for the allowed models: ranked by latency")
+    elif policy.objective == "accuracy":
+        out.advanced = min(allowed, key=_by_accuracy)
     else:
         out.advanced = min(allowed, key=_by_latency)
     out.warnings += _warnings(greedy, out.advanced, policy)

@@ -32,6 +32,7 @@ class Candidate:
     throttled: bool = False
     carbon_g: float | None = None
     with_threads: bool = False  # the label names the thread count (several were measured)
+    input_size: int | None = None  # the crop it was measured at (a model image is built for it)
 
     @property
     def label(self) -> str:
@@ -56,6 +57,12 @@ class Candidate:
             "size_mb": self.size_mb,
             "throttled": self.throttled,
         }
+
+
+def _input_size(r: BenchResult) -> int | None:
+    """The harness's `input_size` (a field the contract keeps but does not name)."""
+    size = (r.model_extra or {}).get("input_size")
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
 
 
 def candidates_from(
@@ -96,6 +103,7 @@ def candidates_from(
             throttled=r.throttled,
             carbon_g=r.carbon_g,
             with_threads=counts[(r.model, r.variant)] > 1,
+            input_size=_input_size(r),
         )
         for r in newest.values()
     ]

@@ -150,7 +150,7 @@ def test_candidates_use_batch_1_newest_rows_and_note_missing_accuracy() -> None:
         ({"budget_ms": 10, "max_acc_drop": 10}, "must be a fraction between 0 and 1"),
         ({"budget_ms": 10, "max_acc_drop": -1, "mode": "points"}, "between 0 and 100 points"),
         ({"budget_ms": 10, "max_acc_drop": 0.1, "mode": "pct"}, "points or relative"),
-        ({"budget_ms": 10, "max_acc_drop": 0.1, "objective": "cost"}, "latency or energy"),
+        ({"budget_ms": 10, "max_acc_drop": 0.1, "objective": "cost"}, "energy or accuracy"),
         ({"budget_ms": 10, "max_acc_drop": 0.1, "memory_mb": 0}, "positive MB"),
     ],
 )

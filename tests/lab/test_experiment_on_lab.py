@@ -1,0 +1,149 @@
+"""The seed experiment on the lab's amd64 hosts (gpu-01, gpu-02), end to end through the CLI.
+
+Real parts only: agents on both hosts push telemetry to a real controller; monitor.yml
+measures their bandwidth with iperf3; resnet18/resnet50/resnet152 at 96 px are
+benchmarked here by `python -m bench` (the lab hosts are namespaces on this machine, so
+its CPU is theirs) and stored for both hosts through the API; `edgefleet experiment`
+builds the three model images on the real torch runtime, deploys each choice with
+deploy_model.yml, measures it over real JPEGs on the device, and repeats with load.yml
+burning CPU on gpu-02.
+
+The objective is `accuracy` (the most accurate model within budget and tolerance): with
+`latency` the advanced choice is already the fastest tolerated model, and a load that
+slows every model alike cannot make another one faster. Greedy is resnet152; the budget
+sits 15 % above resnet50's expected p90 now, so normally resnet50 is chosen, and once the
+burner raises the slowdown by more than that, resnet50 no longer fits and resnet18 (about
+2.5x faster, 8.55 points below resnet152) does. The three are ~2.5x apart in compute, so
+this machine's noise (other work shares its two cores) keeps their order. The emulated
+arm64 hosts stay out: they are ~3000x slower than native.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from controller.selection.live import LiveState
+from registry.client import RegistryClient
+from tests.lab.conftest import VENV_BIN, Controller, Lab, free_port
+from tests.registry.conftest import push_runtime
+from tests.registry.server import running_registry
+
+pytestmark = pytest.mark.lab
+HOSTS = ("gpu-01", "gpu-02")
+MODELS = ("resnet18", "resnet50", "resnet152")
+INPUT = 96
+BENCH_THREADS = 2
+
+
+class ExperimentController(Controller):
+    registry_url: str = ""
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "EDGEFLEET_REGISTRY_URL": self.registry_url,
+                "EDGEFLEET_REGISTRY_BASE": "runtime/torch:1"}
+
+
+@pytest.fixture(scope="module")
+def ctl(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExperimentController]:
+    root = tmp_path_factory.mktemp("experiment")
+    with running_registry(root / "reg", host=lab.state.bridge_address) as server:
+        with RegistryClient(server.url) as client:
+            push_runtime(client, ("amd64",))
+        c = ExperimentController(lab.state.bridge_address, free_port(), root / "home",
+                                 lab.inventory, "t" * 24)
+        c.home.mkdir()
+        c.registry_url = server.url
+        c.start()
+        try:
+            yield c
+        finally:
+            subprocess.run([str(VENV_BIN / "edgefleet"), "agent", "install", "--inventory",
+                            str(lab.inventory), "--limit", ",".join(HOSTS), "--stop"],
+                           env=c.env(), capture_output=True, timeout=300)
+            c.stop()
+
+
+def _edgefleet(ctl: Controller, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run([str(VENV_BIN / "edgefleet"), *args], env=ctl.env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def fleet(lab: Lab, ctl: ExperimentController) -> dict[str, float]:
+    """Agents, bandwidth and stored results for both hosts; the p90 of each model."""
+    res = _edgefleet(ctl, "agent", "install", "--inventory", str(lab.inventory), "--limit",
+                     ",".join(HOSTS), "--controller-url", ctl.url, "--json", timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    with ctl.client() as c:
+        job = c.post("/api/jobs", json={"playbook": "monitor", "limit": ",".join(HOSTS)}).json()
+    assert ctl.wait_job(job["id"], timeout=300)["status"] == "successful"
+    bench = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bench", *MODELS, "--variant", "fp32", "--input-size",
+         str(INPUT), "--threads", str(BENCH_THREADS), "--iterations", "40", "--warmup", "10",
+         "--e2e-iterations", "5", "--json"],
+        capture_output=True, text=True, timeout=600, check=True)
+    rows = json.loads(bench.stdout)
+    with ctl.client() as c:
+        for host in HOSTS:
+            r = c.post("/api/benchmarks", json={"device": host, "results": rows})
+            assert r.status_code == 201, r.text
+    return {r["model"]: r["latency_ms"]["p90"] for r in rows}
+
+
+def _slowdown_now(ctl: Controller, host: str) -> float:
+    """The live slowdown the plan will apply, from the newest readings of `host`."""
+    with ctl.client() as c:
+        latest = c.get(f"/api/devices/{host}").json()["latest"]
+    busy = next(r["value"] for r in latest
+                if r["name"] == "cpu_usage_ratio" and r["labels"] == {"cpu": "total"})
+    load = next(r["value"] for r in latest
+                if r["name"] == "load_average" and r["labels"] == {"period": "1m"})
+    cores = sum(r["name"] == "cpu_usage_ratio" and r["labels"]["cpu"] != "total"
+                for r in latest)
+    return LiveState(cpu_busy=busy, cores=cores, load_1m=load).load_slowdown(BENCH_THREADS)
+
+
+@pytest.mark.timeout(1500)
+def test_experiment_table_and_adaptation_to_load(ctl: ExperimentController,
+                                                  fleet: dict[str, float]) -> None:
+    assert fleet["resnet18"] < fleet["resnet50"] < fleet["resnet152"] / 1.15, fleet
+    budget = 1.15 * fleet["resnet50"] * _slowdown_now(ctl, "gpu-02")
+    res = _edgefleet(ctl, "experiment", "--controller", ctl.url, "--budget-ms", f"{budget:.1f}",
+                     "--max-acc-drop", "10", "--acc-drop-mode", "points", "--objective",
+                     "accuracy", "--limit", ",".join(HOSTS), "--images", "6",
+                     "--load-device", "gpu-02", "--json", timeout=1400)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    record = json.loads(res.stdout)
+    print(json.dumps({"budget_ms": budget, "p90": fleet, "phases": record["phases"],
+                      "adaptation": record["adaptation"]}, indent=1))
+    normal, loaded = record["phases"]
+    assert (normal["name"], loaded["name"]) == ("normal", "load")
+    assert loaded["load"]["device"] == "gpu-02"
+    for phase in (normal, loaded):
+        assert [r["device"] for r in phase["rows"]] == list(HOSTS)
+        for r in phase["rows"]:
+            assert r["error"] is None, r["error"]
+            assert r["greedy"]["label"] == "resnet152"
+            assert r["greedy"]["accuracy_kind"] == "model card"
+            for role in ("greedy", "advanced"):
+                m = r[role]["measured"]
+                assert m["n"] == 6 and m["median_ms"] > 0 and set(m["phases_ms"]) == {
+                    "decode", "preprocess", "forward", "postprocess"}
+                assert m["image"].split("@")[1].startswith("sha256:")
+            assert r["t_b_ms"] == r["greedy"]["measured"]["median_ms"]
+            assert r["saving"] == pytest.approx((r["t_b_ms"] - r["t_a_ms"]) / r["t_b_ms"])
+            assert r["status"]["downlink_mbps"] > 0
+        s = phase["summary"]
+        assert s["devices_measured"] == 2 and s["acc_drop_mode"] == "points"
+        assert s["passed"] == (s["saving_rate"] >= 0.2 and s["accuracy_drop"] <= 10)
+    by_device = {r["device"]: r for r in normal["rows"]}
+    assert by_device["gpu-02"]["advanced"]["label"] == "resnet50"
+    under_load = {r["device"]: r for r in loaded["rows"]}["gpu-02"]
+    assert under_load["status"]["load_slowdown"] > by_device["gpu-02"]["status"]["load_slowdown"]
+    adapted = record["adaptation"]
+    assert adapted["device"] == "gpu-02" and adapted["greedy_unchanged"], adapted
+    assert adapted["advanced_changed"] and adapted["advanced"][1] == "resnet18", adapted
