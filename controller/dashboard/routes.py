@@ -31,7 +31,8 @@ _HEADERS = {
     "Cache-Control": "no-store",
 }
 # Nav entries: (page, label).
-NAV = (("fleet", "Fleet"), ("jobs", "Jobs"), ("models", "Models"), ("registry", "Registry"))
+NAV = (("fleet", "Fleet"), ("jobs", "Jobs"), ("models", "Models"), ("registry", "Registry"),
+       ("experiments", "Experiments"))
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
@@ -84,6 +85,11 @@ def models(request: Request) -> HTMLResponse:
 @router.get("/registry", response_class=HTMLResponse)
 def registry(request: Request) -> HTMLResponse:
     return _page(request, "registry.html", "registry")
+
+
+@router.get("/experiments", response_class=HTMLResponse)
+def experiments(request: Request) -> HTMLResponse:
+    return _page(request, "experiments.html", "experiments")
 
 
 def install(app: FastAPI) -> None:
