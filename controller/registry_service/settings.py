@@ -10,11 +10,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.images.runtime import RUNTIME_REF
 from registry.auth import Credentials, docker_config_credentials
 from registry.client import RegistryClient
 from registry.errors import NotConfigured
 
-DEFAULT_BASE = "runtime/python:3"
+# The runtime `edgefleet registry runtime` pushes (Debian + python3 + PyTorch CPU per arch).
+DEFAULT_BASE = RUNTIME_REF
 CLI_HINT = "pass --url or set EDGEFLEET_REGISTRY_URL"
 
 
