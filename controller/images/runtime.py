@@ -111,6 +111,8 @@ def build_runtime(client: RegistryClient, arches: Sequence[str],
         return [_build_one(client, p, cache_dir, say, source_root) for p in platforms]
     except LabError as exc:  # debootstrap or pip: one line that names the log
         raise ImageBuildError(str(exc)) from None
+    except OSError as exc:  # cache dir unusable, disk full
+        raise ImageBuildError(f"building the runtime image: {exc}") from None
 
 
 def _excluded_stamp(rel: PurePosixPath) -> bool:
