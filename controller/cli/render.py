@@ -83,11 +83,19 @@ def _install_agent(r: dict[str, Any]) -> str:
             f"{r.get('controller_url', '?')} · device {r.get('device_id') or '?'}")
 
 
+def _prediction(p: dict[str, Any]) -> str:
+    """The health check's answer: best class, its score and the device's e2e latency."""
+    top = (p.get("top") or [{}])[0]
+    total = (p.get("latency_ms") or {}).get("total")
+    latency = f" in {total:.0f} ms" if isinstance(total, int | float) else ""
+    return f"predicted class {top.get('class', '?')} ({top.get('score', 0):.2f}){latency}"
+
+
 def _deploy_model(r: dict[str, Any]) -> str:
     digest = str(r.get("digest") or "?")[:19]
     if r.get("status") in ("deployed", "unchanged"):
-        where = r.get("platform", "?")
-        return f"{r['status']} {digest} · {where} · prediction {r.get('prediction')}"
+        where = f"{r.get('platform', '?')} :{r.get('port', '?')}"
+        return f"{r['status']} {digest} · {where} · {_prediction(r.get('prediction') or {})}"
     back = f" · rolled back to {str(r['rolled_back_to'])[:19]}" if r.get("rolled_back_to") else ""
     return f"{r.get('status')} {digest} at {r.get('stage')}: {r.get('error')}{back}"
 

@@ -32,8 +32,9 @@ def test_deploy_rolls_out_in_batches_with_a_threshold_and_pins_a_digest():
     play = yaml.safe_load((PLAYBOOKS / "deploy_model.yml").read_text())[0]
     assert "edgefleet_deploy_serial" in play["serial"]
     assert "edgefleet_deploy_max_fail_percentage" in play["max_fail_percentage"]
-    deploy = play["tasks"][0]["edgefleet_deploy"]
+    deploy = next(t["edgefleet_deploy"] for t in play["tasks"] if "edgefleet_deploy" in t)
     assert deploy["digest"] == "{{ edgefleet_deploy_digest }}"
+    assert deploy["health_image"].endswith("health.jpg")
 
 
 def test_container_engine_uses_os_packages_and_never_writes_engine_config():
@@ -48,9 +49,10 @@ def test_container_engine_uses_os_packages_and_never_writes_engine_config():
 
 def test_summaries_of_deploy_results():
     ok = {"status": "deployed", "digest": "sha256:" + "a" * 64, "platform": "linux/arm64",
-          "prediction": {"label": "bird"}}
+          "port": 8500, "prediction": {"top": [{"class": 281, "score": 0.4321}],
+                                       "latency_ms": {"total": 41.6}}}
     assert summary("deploy_model", {"result": ok}) == (
-        "deployed sha256:aaaaaaaaaaaa · linux/arm64 · prediction {'label': 'bird'}")
+        "deployed sha256:aaaaaaaaaaaa · linux/arm64 :8500 · predicted class 281 (0.43) in 42 ms")
     back = {"status": "rolled_back", "digest": "sha256:" + "b" * 64, "stage": "health",
             "error": "exit 4", "rolled_back_to": "sha256:" + "a" * 64}
     assert summary("deploy_model", {"result": back}) == (
@@ -65,13 +67,16 @@ def test_a_device_engine_gets_no_sandbox_flags_unless_its_inventory_says(tmp_pat
     what `engine_args`/`run_args` (from inventory vars) ask for. The `podman` on PATH here
     records its argv and fails the pull, so nothing else runs."""
     calls = tmp_path / "calls"
+    image = tmp_path / "health.jpg"
+    image.write_bytes(b"\xff\xd8")
     fake = tmp_path / "bin" / "podman"
     fake.parent.mkdir()
     fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\necho "no network here" >&2\nexit 1\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
     args = {"name": "m", "image": "192.0.2.1:5000/models/t/m", "digest": "sha256:" + "a" * 64,
-            "engine": "podman", "state_dir": str(tmp_path / "state")}
+            "engine": "podman", "state_dir": str(tmp_path / "state"),
+            "health_image": str(image)}
     out = run_module("edgefleet_deploy", args, tmp_path)["deploy"]
     assert (out["status"], out["stage"]) == ("failed", "engine")
     assert calls.read_text().split("\n")[0] == (
