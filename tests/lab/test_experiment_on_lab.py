@@ -83,7 +83,7 @@ def fleet(lab: Lab, ctl: ExperimentController) -> dict[str, float]:
     assert ctl.wait_job(job["id"], timeout=300)["status"] == "successful"
     bench = subprocess.run(
         [str(VENV_BIN / "python"), "-m", "bench", *MODELS, "--variant", "fp32", "--input-size",
-         str(INPUT), "--threads", str(BENCH_THREADS), "--iterations", "40", "--warmup", "10",
+         str(INPUT), "--threads", str(BENCH_THREADS), "--iterations", "100", "--warmup", "10",
          "--e2e-iterations", "5", "--json"],
         capture_output=True, text=True, timeout=600, check=True)
     rows = json.loads(bench.stdout)
