@@ -4,6 +4,7 @@ import typer
 
 from controller.cli import agent as agent_cli
 from controller.cli import bench as bench_cli
+from controller.cli import bench_fleet as bench_fleet_cli
 from controller.cli import devices as devices_cli
 from controller.cli import discovery as discovery_cli
 from controller.cli import experiment as experiment_cli
@@ -26,6 +27,7 @@ app.command("run")(run_cli.run)
 app.command("devices")(devices_cli.devices)
 app.command("select")(select_cli.select)
 app.command("bench")(bench_cli.bench)
+app.command("bench-fleet")(bench_fleet_cli.bench_fleet)
 app.command("experiment")(experiment_cli.experiment)
 app.add_typer(serve_cli.app, name="controller")
 app.add_typer(lab_cli.app, name="lab")

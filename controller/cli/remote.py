@@ -6,6 +6,8 @@ The token comes from EDGEFLEET_API_TOKEN (never a flag: flags land in shell hist
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,3 +57,21 @@ def _call(method: str, url: str, path: str, body: dict[str, Any] | None, timeout
         detail = res.text[:200]
     hint = f" (set {TOKEN_ENV})" if res.status_code == 401 and not token else ""
     raise ControllerRequestError(f"controller {base}{path}: {res.status_code} {detail}{hint}")
+
+
+def follow(url: str, path: str, running: Callable[[dict[str, Any]], bool], timeout_s: float,
+           on_update: Callable[[dict[str, Any]], None], what: str,
+           clock: Callable[[], float] = time.monotonic,
+           sleep: Callable[[float], None] = time.sleep, poll_s: float = 1.0) -> dict[str, Any]:
+    """Poll GET `path` until `running(record)` is false, bounded by timeout_s; the work goes
+    on on the controller after a timeout, and the message says where to look."""
+    deadline = clock() + timeout_s
+    while True:
+        record = get(url, path)
+        on_update(record)
+        if not running(record):
+            return record
+        if clock() >= deadline:
+            raise ControllerRequestError(f"{what} still running after {timeout_s:g} s (it goes "
+                                         f"on on the controller: GET {path})")
+        sleep(poll_s)

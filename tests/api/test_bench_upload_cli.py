@@ -51,3 +51,36 @@ def test_a_url_without_scheme_or_host_is_refused_before_measuring(url: str) -> N
     res = bench("--controller", url, token=None)
     assert res.exit_code == 2
     assert "give a URL like http://HOST:8080" in res.stderr
+
+
+def test_following_a_record_is_bounded_by_an_injected_clock(ctl: LocalController,
+                                                            monkeypatch) -> None:
+    """remote.follow (bench-fleet, experiment) polls the real controller until the record is
+    done, and gives up with a line naming where to look when the deadline passes."""
+    from controller.cli import remote
+
+    monkeypatch.setenv("EDGEFLEET_API_TOKEN", ctl.token)
+    now = [0.0]
+    seen: list[dict] = []
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    done = remote.follow(ctl.url, "/healthz", lambda r: False, 10, seen.append, "health",
+                         clock=lambda: now[0], sleep=sleep)
+    assert done == seen[0] and len(seen) == 1
+    with pytest.raises(remote.ControllerRequestError, match="job x still running after 3 s"):
+        remote.follow(ctl.url, "/healthz", lambda r: True, 3, seen.append, "job x",
+                      clock=lambda: now[0], sleep=sleep)
+    assert len(seen) == 1 + 4  # polls at t = 0, 1, 2, 3 (then the deadline)
+
+
+def test_a_refused_bench_fleet_is_the_controllers_answer_in_one_line(
+        ctl: LocalController) -> None:
+    """This test controller's project has no bench.yml: its 422 is what the operator reads
+    (the on-device path itself runs in tests/lab/test_demo.py)."""
+    res = CliRunner().invoke(app, ["bench-fleet", "mobilenet_v2", "--controller", ctl.url],
+                             env={"EDGEFLEET_API_TOKEN": ctl.token})
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "/api/benchmarks/run: 422 unknown playbook 'bench'" in lines[0]
