@@ -1,6 +1,7 @@
 #!/bin/sh
-# `make demo`: a small fleet and a controller, then ping, monitor, upgrade and timesync, model
-# benchmarks with greedy vs advanced selection, agents, the registry, and the dashboard URL.
+# `make demo`: a small fleet and a controller, then ping, monitor, upgrade and timesync,
+# agents, the registry (runtime bases and model images per arch), every device serving its
+# model, benchmarks on the devices, the greedy-vs-advanced experiment, and the dashboard URL.
 # As root the fleet is a real lab (arm64 `rpi` + amd64 `gpu` hosts over SSH); without root
 # it is this machine reached through Ansible's local connection, and only the read-only
 # operations run (upgrade and timesync would change this machine).
@@ -82,26 +83,32 @@ for playbook in $playbooks; do
     $EF run "$playbook" --inventory "$inventory" || status=1
 done
 
-# Model benchmarks and selection. The lab's hosts have no PyTorch (minimal Debian rootfs
-# without internet), so the candidates are measured on this machine, stored on the controller
-# under this machine's name (the Models page shows them); on a real fleet
-# `POST /api/benchmarks/run` runs playbooks/bench.yml on each device instead.
-bench_json="$EDGEFLEET_HOME/demo-bench.json"
-$EF bench resnet18 resnet50 resnet152 mobilenet_v2 --variant fp32 --iterations 60 --warmup 5 \
-    --throughput-batch 0 --zone "${EDGEFLEET_DEMO_ZONE:-DE}" --output "$bench_json" \
-    --controller "$url" || status=1
-for mode in "points 10" "relative 0.10"; do
-    set -- $mode
-    $EF select --results "$bench_json" --budget-ms 150 --acc-drop-mode "$1" \
-        --max-acc-drop "$2" || status=1
-done
-
 if [ "$(id -u)" = 0 ]; then
     $EF agent install --inventory "$inventory" --controller-url "$url" || status=1
-    # Model registry on the bridge: verify per arch, build what is missing, deploy by digest.
+    # Model registry on the bridge: runtime bases per arch, verify, build what is missing,
+    # deploy by digest; every device then serves its model on port 8500.
     scripts/demo-registry.sh "$listen" "$inventory" || status=1
+    # Benchmarks ON the devices, in the runtime image (the emulated arm64 hosts run ~3000x
+    # slower than native: tiny input, few iterations; their rows say emulated).
+    $EF bench-fleet resnet18 resnet50 mobilenet_v2 --controller "$url" --limit gpu \
+        --variant fp32 --iterations 30 || status=1
+    $EF bench-fleet mobilenet_v2 --controller "$url" --limit rpi --variant fp32 \
+        --iterations 5 --warmup 1 --input-size 32 || status=1
+    # The seed experiment on the amd64 devices: greedy vs advanced chosen from each device's
+    # stored results under its live load, both deployed and measured on the device.
+    $EF experiment --controller "$url" --limit gpu --budget-ms 150 --max-acc-drop 10 \
+        --acc-drop-mode points --images 4 || status=1
     echo "agents installed; live figures for 15 s:"
     $EF devices --watch 3 --count 5
+else
+    # Without root there are no devices to measure: benchmark here, stored under this
+    # machine's name (the Models page shows them), and select offline.
+    bench_json="$EDGEFLEET_HOME/demo-bench.json"
+    $EF bench resnet18 mobilenet_v2 --variant fp32 --iterations 60 --warmup 5 \
+        --throughput-batch 0 --zone "${EDGEFLEET_DEMO_ZONE:-DE}" --output "$bench_json" \
+        --controller "$url" || status=1
+    $EF select --results "$bench_json" --budget-ms 150 --acc-drop-mode points \
+        --max-acc-drop 10 || status=1
 fi
 cat <<MSG
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -109,21 +108,11 @@ def render(record: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def follow(url: str, exp_id: str, timeout_s: float, on_update: Callable[[dict], None],
-           clock: Callable[[], float] = time.monotonic,
-           sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def follow(url: str, exp_id: str, timeout_s: float,
+           on_update: Callable[[dict], None]) -> dict[str, Any]:
     """Poll the record until it finishes (bounded by timeout_s)."""
-    deadline = clock() + timeout_s
-    while True:
-        record = remote.get(url, f"/api/experiments/{exp_id}")
-        on_update(record)
-        if record["status"] != "running":
-            return record
-        if clock() >= deadline:
-            raise remote.ControllerRequestError(
-                f"experiment {exp_id} still running after {timeout_s:g} s (it goes on on the"
-                f" controller: GET /api/experiments/{exp_id})")
-        sleep(POLL_S)
+    return remote.follow(url, f"/api/experiments/{exp_id}", lambda r: r["status"] == "running",
+                         timeout_s, on_update, f"experiment {exp_id}", poll_s=POLL_S)
 
 
 def experiment(

@@ -25,8 +25,9 @@ from tests.lab.conftest import REPO, SLOT
 
 pytestmark = pytest.mark.lab
 
-DEMO_MODELS = ("resnet18", "resnet50", "resnet152", "mobilenet_v2")
-PLAYBOOKS = ("ping", "monitor", "upgrade", "timesync", "deploy_model")
+# Benchmarked on the amd64 device (in the runtime image); the experiment picks among them.
+DEMO_MODELS = ("resnet18", "resnet50", "mobilenet_v2")
+PLAYBOOKS = ("ping", "monitor", "upgrade", "timesync", "deploy_model", "bench")
 
 
 @dataclass
@@ -76,8 +77,12 @@ def page(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[objec
 def test_the_demo_ran_every_step_and_printed_its_choices(demo: Demo) -> None:
     for playbook in ("ping", "monitor", "upgrade", "timesync"):
         assert re.search(rf"{playbook} · job \w+ · successful", demo.output), playbook
-    assert "stored 4 result(s) for device" in demo.output  # benchmarks reached the controller
+    # Benchmarks ran on the devices and were stored: 3 rows on gpu-01, 1 on each rpi.
+    assert re.search(r"bench job \w+ · successful · stored 3 result\(s\)", demo.output)
+    assert re.search(r"bench job \w+ · successful · stored 2 result\(s\)", demo.output)
+    # The experiment's table: greedy vs advanced measured on the device, and its verdict.
     assert "greedy" in demo.output and "advanced" in demo.output
+    assert re.search(r"saving rate .*(PASS|FAIL)", demo.output), demo.output[-3000:]
     assert "agents installed" in demo.output
 
 
@@ -86,12 +91,13 @@ def test_every_demo_device_serves_its_model(demo: Demo) -> None:
     inventory = re.search(r"inventory\s+(\S+)", demo.output)
     assert inventory, demo.output[-2000:]
     doc = yaml.safe_load(Path(inventory.group(1)).read_text())
-    expected = {"rpi": "mobilenet_v2", "gpu": "resnet18"}
+    # rpi: what the demo deployed; gpu: the experiment's advanced choice is left serving.
+    expected = {"rpi": {"mobilenet_v2"}, "gpu": set(DEMO_MODELS)}
     image = (REPO / "playbooks" / "files" / "health.jpg").read_bytes()
     for group, model in expected.items():
         for host in doc["all"]["children"][group]["hosts"].values():
             url = f"http://{host['ansible_host']}:8500"
-            assert httpx.get(f"{url}/healthz", timeout=30).json()["model"] == model
+            assert httpx.get(f"{url}/healthz", timeout=30).json()["model"] in model
             answer = httpx.post(f"{url}/predict", content=image, timeout=300,
                                 headers={"Content-Type": "image/jpeg"}).json()
             assert len(answer["top"]) == 5, answer
@@ -112,7 +118,7 @@ def test_device_page_has_telemetry_jobs_and_the_deployed_model(page: object, dem
     expect(page.locator("figure[data-chart=cpu]")).not_to_have_attribute(
         "data-points", "0", timeout=30_000)
     expect(page.locator("#device-jobs tbody")).to_contain_text("deploy_model")
-    expect(page.locator("#deployed-model")).to_contain_text("resnet18")
+    expect(page.locator("#deployed-model")).to_contain_text(re.compile("|".join(DEMO_MODELS)))
     expect(page.locator("#deployed-model")).to_contain_text("sha256:")
     # The model's server reports each inference through the agent: live latency on the page.
     expect(page.locator("figure[data-chart=inference]")).not_to_have_attribute(
@@ -132,12 +138,15 @@ def test_jobs_page_lists_every_demo_job_successful(page: object, demo: Demo) -> 
 
 
 def test_models_page_shows_the_demo_benchmarks(page: object, demo: Demo) -> None:
-    page.goto(f"{demo.url}/ui/models")
-    expect(page.locator("#models-summary")).to_contain_text("4 configuration(s) measured on")
+    page.goto(f"{demo.url}/ui/models?device=gpu-01")
+    expect(page.locator("#models-summary")).to_contain_text("3 configuration(s) measured on")
     models = page.locator("#leaderboard tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.model)")
     assert sorted(m.split()[0] for m in models) == sorted(DEMO_MODELS)
-    expect(page.locator("figure[data-chart=latency]")).to_have_attribute("data-points", "12")
+    expect(page.locator("figure[data-chart=latency]")).to_have_attribute("data-points", "9")
+    page.goto(f"{demo.url}/ui/models?device=rpi-01")  # measured under qemu-user: labelled
+    expect(page.locator("#models-summary")).to_contain_text("1 configuration(s) measured on")
+    expect(page.locator("#models-summary")).to_contain_text("emulated")
     shot(page, "demo-models")
 
 
@@ -150,4 +159,12 @@ def test_registry_page_lists_the_demo_images_per_arch(page: object, demo: Demo) 
         expect(image.first).to_contain_text(platform)
     expect(page.locator("#errors")).to_be_empty()
     shot(page, "demo-registry")
+    assert page.errors.unexpected() == []
+
+
+def test_experiments_page_shows_the_demo_experiment(page: object, demo: Demo) -> None:
+    page.goto(f"{demo.url}/ui/experiments")
+    expect(page.locator("#phases")).to_contain_text("gpu-01")
+    expect(page.locator("#phases")).to_contain_text(re.compile("PASS|FAIL"))
+    shot(page, "demo-experiments")
     assert page.errors.unexpected() == []
