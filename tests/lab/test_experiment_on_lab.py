@@ -13,12 +13,14 @@ then measures live is the device's own e2e latency of each choice.
 
 The objective is `accuracy` (the most accurate model within budget and tolerance): with
 `latency` the advanced choice is already the fastest tolerated model, and a load that slows
-every model alike cannot make another one faster. Greedy is resnet152; the budget is twice
+every model alike cannot make another one faster. Greedy is resnet152; the budget is 1.3x
 resnet50's p90 at the live slowdown, so normally resnet50 is chosen (resnet152 is 2.46x
-slower); once the burner has raised the slowdown more than 2x, resnet50 no longer fits and
-a smaller model does (resnet18 up to a 4.6x rise, mobilenet_v2 up to 8.3x; both are within
-10 points of resnet152). The emulated arm64 hosts stay out: they are ~3000x slower than
-native.
+slower; 1.3 leaves room for the slowdown's drift between reading it and planning); once the
+burner has raised the slowdown more than 1.3x, resnet50 no longer fits and a smaller model
+does (resnet18 up to a 3.0x rise, mobilenet_v2 up to 5.4x; both within 10 points of
+resnet152). The slowdown is the whole machine's (lab hosts share its kernel): a contended
+run measured x3.18 -> x4.37, a quiet one more. The emulated arm64 hosts stay out: they
+are ~3000x slower than native.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def _slowdown_now(ctl: Controller, host: str) -> float:
 def test_experiment_table_and_adaptation_to_load(ctl: ExperimentController,
                                                   fleet: dict[str, float]) -> None:
     assert fleet["resnet50"] * 2 < fleet["resnet152"], fleet
-    budget = 2.0 * fleet["resnet50"] * _slowdown_now(ctl, "gpu-02")
+    budget = 1.3 * fleet["resnet50"] * _slowdown_now(ctl, "gpu-02")
     res = _edgefleet(ctl, "experiment", "--controller", ctl.url, "--budget-ms", f"{budget:.1f}",
                      "--max-acc-drop", "10", "--acc-drop-mode", "points", "--objective",
                      "accuracy", "--limit", ",".join(HOSTS), "--images", "6",
