@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from controller.images.runtime import ARCHES, RuntimeResult, build_runtime
 from controller.lab.config import DEFAULT_CACHE_DIR
+from controller.lab.inventory import SANDBOX_ENGINE_ARGS
 from registry.auth import Credentials
 from registry.base import push_base
 from registry.client import RegistryClient
@@ -46,6 +48,25 @@ def push_busybox_bases(client: RegistryClient, work: Path, arches=("amd64", "arm
         platform = parse(arch)
         rootfs = busybox_rootfs(work / f"rootfs-{platform.slug}", busybox_for(platform))
         push_base(client, BASE_REF, platform, rootfs, cmd=["/usr/local/bin/predict"])
+
+
+@pytest.fixture(scope="module")
+def podman_store(tmp_path_factory):
+    """A private Podman storage, so a test never touches the machine's images; its
+    containers are removed afterwards."""
+    root = tmp_path_factory.mktemp("podman")
+    conf = root / "storage.conf"
+    conf.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{root}/graph"\n'
+                    f'runroot = "{root}/run"\n')
+    old = os.environ.get("CONTAINERS_STORAGE_CONF")
+    os.environ["CONTAINERS_STORAGE_CONF"] = str(conf)
+    yield root
+    subprocess.run(["podman", *SANDBOX_ENGINE_ARGS, "rm", "--all", "--force"],
+                   capture_output=True, timeout=120)
+    if old is None:
+        os.environ.pop("CONTAINERS_STORAGE_CONF", None)
+    else:
+        os.environ["CONTAINERS_STORAGE_CONF"] = old
 
 
 @pytest.fixture(scope="module")

@@ -45,22 +45,6 @@ def runtime(tmp_path_factory):
         yield f"{server.netloc}/{RUNTIME_REPO}", digest
 
 
-@pytest.fixture(scope="module")
-def podman_store(tmp_path_factory):
-    """A private Podman storage, so the test never touches the machine's images."""
-    root = tmp_path_factory.mktemp("podman")
-    conf = root / "storage.conf"
-    conf.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{root}/graph"\n'
-                    f'runroot = "{root}/run"\n')
-    old = os.environ.get("CONTAINERS_STORAGE_CONF")
-    os.environ["CONTAINERS_STORAGE_CONF"] = str(conf)
-    yield root
-    if old is None:
-        os.environ.pop("CONTAINERS_STORAGE_CONF", None)
-    else:
-        os.environ["CONTAINERS_STORAGE_CONF"] = old
-
-
 def run_in_image(runtime, tmp_path, argv, **extra):
     image, digest = runtime
     args = {"image": image, "digest": digest, "argv": argv, "insecure_registry": True,

@@ -38,24 +38,6 @@ def runtime_registry(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def podman_store(tmp_path_factory):
-    """A private Podman storage, so the test never touches the machine's images."""
-    root = tmp_path_factory.mktemp("podman")
-    conf = root / "storage.conf"
-    conf.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{root}/graph"\n'
-                    f'runroot = "{root}/run"\n')
-    old = os.environ.get("CONTAINERS_STORAGE_CONF")
-    os.environ["CONTAINERS_STORAGE_CONF"] = str(conf)
-    yield root
-    subprocess.run(["podman", *SANDBOX_ENGINE_ARGS, "rm", "--all", "--force"],
-                   capture_output=True, timeout=120)
-    if old is None:
-        os.environ.pop("CONTAINERS_STORAGE_CONF", None)
-    else:
-        os.environ["CONTAINERS_STORAGE_CONF"] = old
-
-
-@pytest.fixture(scope="module")
 def ports():
     return free_port(), free_port()
 
