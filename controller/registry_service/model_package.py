@@ -50,7 +50,8 @@ def package(task: str, model: str, version: str, weights: Path | None = None,
         raise BadModel(f"zoo models are {TASK} models, not {task!r}")
     try:
         card = zoo.card(model)
-        _model, weights_sha = zoo.load(model, weights)
+        # Only given weights need the architecture built: to prove they load strictly.
+        weights_sha = zoo.load(model, weights)[1] if weights is not None else zoo.RANDOM
     except BenchError as exc:
         raise BadModel(str(exc)) from None
     if variant not in variants.ALL:

@@ -144,7 +144,8 @@ class Services:
         if not svc:
             return False
         if svc.get("runner") == "rootfs":
-            return _start_time(svc.get("pid")) == svc.get("started") is not None
+            started = svc.get("started")
+            return started is not None and _start_time(svc.get("pid")) == started
         proc = self.engine.run(["inspect", "--format", "{{.State.Running}}", svc["container"]],
                                check=False)
         return proc.returncode == 0 and proc.stdout.strip() == "true"
