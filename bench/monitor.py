@@ -142,8 +142,13 @@ class ResourceMonitor:
 
     def _operator_rows(self, span: _Span) -> dict[str, Any]:
         total_us = sum(us for us, _ in span.operators.values())
+        ranked = sorted(span.operators.items(), key=lambda kv: -kv[1][0])
+        shown, tail = ranked[: self._top], ranked[self._top:]
+        if tail:  # one row for the tail, so the shares shown always add up to the whole
+            shown.append((f"(other {len(tail)} operators)",
+                          (sum(us for _, (us, _) in tail), sum(c for _, (_, c) in tail))))
         rows = []
-        for name, (us, calls) in sorted(span.operators.items(), key=lambda kv: -kv[1][0]):
+        for name, (us, calls) in shown:
             share = us / total_us if total_us else 0.0
             rows.append({"operator": name, "calls": calls, "self_cpu_ms": round(us / 1000, 3),
                          "share": round(share, 4),
@@ -154,7 +159,7 @@ class ResourceMonitor:
             unattributed = span.energy_j * max(0.0, 1 - profiled_s / span.duration_s)
         return {"method": "phase energy split by operator self CPU time (energy ∝ self CPU "
                           "time within the phase)",
-                "top": rows[: self._top], "unattributed_j": unattributed}
+                "top": rows, "unattributed_j": unattributed}
 
     def report(self) -> dict[str, Any]:
         phases = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,13 @@ from tests import postgres
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _FAST_DIRS = ("unit", "api")
 _FAST_TIMEOUT_S = 60
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Free disk up front: a full run peaks at several GB of registries, vfs stores and lab
+    root filesystems (each removed when its module ends, tests/scratch.py)."""
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    return f"edgefleet: {free / 2**30:.1f} GiB free in {tempfile.gettempdir()}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -26,6 +26,7 @@ import yaml
 from controller.lab import fleet
 from controller.lab.config import LabConfig
 from controller.lab.state import LabState
+from tests.scratch import remove_tree
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -77,8 +78,10 @@ def lab_config(root: Path) -> LabConfig:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The lab for tests/lab only: package scope, so its teardown (and the disk it frees)
+    comes after the last lab test, not inside whichever test runs last in the session."""
     if os.geteuid() != 0:
         pytest.skip("lab tests need root (network namespaces, mounts)")
     root = tmp_path_factory.mktemp("edgefleet-lab")
@@ -93,6 +96,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield Lab(cfg, state, inventory, with_offline)
     finally:
         fleet.down(cfg, say=print)
+        remove_tree(root)
 
 
 def free_port() -> int:
@@ -167,7 +171,7 @@ class Controller:
         raise AssertionError(f"job {job_id} still running after {timeout}s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def controller(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:
     home = tmp_path_factory.mktemp("controller-home")
     ctl = Controller(lab.state.bridge_address, free_port(), home, lab.inventory_with_offline,

@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 
 from tests.browser.chromium import PageErrors, chromium, log_in, shot
 from tests.lab.conftest import REPO, SLOT
+from tests.scratch import remove_tree
 
 pytestmark = pytest.mark.lab
 
@@ -62,6 +63,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     finally:
         subprocess.run([str(REPO / "scripts" / "demo-stop.sh")], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=300)
+        remove_tree(root)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from registry.client import RegistryClient
 from registry.platforms import parse
 from tests.registry.images import BASE_REF, busybox_for, busybox_rootfs
 from tests.registry.server import PASSWORD, USER, running_registry
+from tests.scratch import remove_tree
 
 if not shutil.which("docker-registry") or not shutil.which("skopeo"):
     pytest.skip("docker-registry/skopeo not installed (run scripts/bootstrap.sh as root)",
@@ -63,6 +64,7 @@ def podman_store(tmp_path_factory):
     yield root
     subprocess.run(["podman", *SANDBOX_ENGINE_ARGS, "rm", "--all", "--force"],
                    capture_output=True, timeout=120)
+    remove_tree(root)  # vfs copies every layer in full: several GB
     if old is None:
         os.environ.pop("CONTAINERS_STORAGE_CONF", None)
     else:

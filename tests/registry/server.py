@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.scratch import remove_tree
+
 BINARY = shutil.which("docker-registry")
 SERVICE = "edgefleet-test-registry"
 ISSUER = "edgefleet-test-issuer"
@@ -193,3 +195,4 @@ def running_registry(root: Path, auth: str = "open", host: str = "127.0.0.1",
         log.close()
         if token_server:
             token_server.stop()
+        remove_tree(root / "data")  # blobs: a runtime push is ~2 GB per registry

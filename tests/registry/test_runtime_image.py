@@ -54,12 +54,8 @@ def runtime(tmp_path_factory):
 
 
 @pytest.fixture
-def podman(tmp_path, monkeypatch):
-    """`podman` argv on a private vfs store, so the test never touches the machine's images."""
-    conf = tmp_path / "storage.conf"
-    conf.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{tmp_path}/graph"\n'
-                    f'runroot = "{tmp_path}/run"\n')
-    monkeypatch.setenv("CONTAINERS_STORAGE_CONF", str(conf))
+def podman(podman_store):
+    """`podman` on the module's private store, which is deleted after the module."""
 
     def run(*args: str, timeout: float = 300) -> str:
         done = subprocess.run(["podman", *SANDBOX_ENGINE_ARGS, *args], capture_output=True,

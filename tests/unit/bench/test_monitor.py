@@ -23,7 +23,7 @@ def test_phases_epochs_and_operator_attribution():
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-            mon.on_epoch_end(epoch, loss=float(loss))
+            mon.on_epoch_end(epoch, loss=loss.item())
         with mon.phase("infer"), torch.inference_mode():
             model(torch.randn(1, 3, 16, 16))
     report = mon.report()
@@ -49,3 +49,14 @@ def test_without_carbon_intensity_carbon_is_left_empty():
         torch.ones(10).sum()
     infer = mon.report()["phases"]["infer"]
     assert infer["carbon_g"] is None and "operators" not in infer
+
+
+def test_operators_beyond_the_top_are_one_row_so_shares_add_up():
+    with ResourceMonitor(top_operators=2) as mon, mon.phase("train"):
+        model = nn.Linear(8, 4)
+        loss = model(torch.randn(2, 8)).relu().square().mean()
+        loss.backward()
+    ops = mon.report()["phases"]["train"]["operators"]["top"]
+    assert len(ops) == 3 and ops[2]["operator"].startswith("(other ")
+    assert ops[0]["self_cpu_ms"] >= ops[1]["self_cpu_ms"]
+    assert sum(o["share"] for o in ops) == pytest.approx(1.0, abs=0.001)
