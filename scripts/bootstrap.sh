@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES="debootstrap qemu-user-static binfmt-support chrony iperf3 openssh-client \
-dpkg-dev iproute2 procps util-linux prometheus postgresql docker-compose chromium \
+dpkg-dev iproute2 procps util-linux prometheus prometheus-alertmanager postgresql docker-compose chromium \
 docker-registry skopeo podman buildah runc busybox-static"
 
 missing=""

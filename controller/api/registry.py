@@ -13,13 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controller.api.jobs import _who
 from controller.api.openapi import errors
-from controller.jobs.manager import JobManager
 from controller.registry_service import deployment, service
+from controller.registry_service.deployment import NAME_PATTERN, TAG_PATTERN, DeploymentRequest
 from controller.registry_service.settings import RegistrySettings
 
 router = APIRouter(prefix="/api")
-_NAME = r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$"
-_TAG = r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$"
 
 
 # A browser or script user cannot "pass --url": the URL is the server operator's setting.
@@ -36,9 +34,9 @@ class BuildBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     arch: str = Field(min_length=1, max_length=32, description="aarch64, arm64, arm/v7, amd64...")
-    task: str = Field(pattern=_NAME, max_length=64)
-    model: str = Field(pattern=_NAME, max_length=64)
-    version: str = Field("1.0", pattern=_TAG)
+    task: str = Field(pattern=NAME_PATTERN, max_length=64)
+    model: str = Field(pattern=NAME_PATTERN, max_length=64)
+    version: str = Field("1.0", pattern=TAG_PATTERN)
     weights: str | None = Field(None, min_length=1, max_length=4096,
                                 description="state_dict file on the controller (default: "
                                             "seeded random weights).")
@@ -46,22 +44,6 @@ class BuildBody(BaseModel):
     input_size: int | None = Field(None, ge=16, le=1024, description="Crop fed to the net.")
     base: str | None = Field(None, description="Runtime base REPO:TAG (default from settings).")
     accelerator: str = Field("cpu", pattern=r"^(cpu|cuda|tensorrt)$")
-
-
-class DeploymentBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    arch: str = Field(min_length=1, max_length=32)
-    task: str = Field(pattern=_NAME, max_length=64)
-    model: str | None = Field(None, pattern=_NAME, max_length=64)
-    version: str | None = Field(None, pattern=_TAG)
-    limit: str | None = Field(None, description="Ansible host pattern of the devices.")
-    name: str = Field("model", pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    serial: list[int | str] | None = Field(None, description="Batches, e.g. [1, '50%'].")
-    max_fail_percentage: int = Field(0, ge=0, le=100)
-    runner: str | None = Field(None, pattern=r"^(container|rootfs)$", description=(
-        "Default: the inventory's edgefleet_deploy_runner (rootfs only on emulated lab hosts)."))
-    timeout_s: int | None = Field(None, ge=1, le=86400)
 
 
 @router.get("/registry/images", responses=errors(502, 503))
@@ -74,9 +56,9 @@ def images(request: Request) -> list[dict[str, Any]]:
 def verify(
     request: Request,
     arch: str = Query(min_length=1, max_length=32),
-    task: str = Query(pattern=_NAME, max_length=64),
-    model: str | None = Query(None, pattern=_NAME, max_length=64),
-    version: str | None = Query(None, pattern=_TAG),
+    task: str = Query(pattern=NAME_PATTERN, max_length=64),
+    model: str | None = Query(None, pattern=NAME_PATTERN, max_length=64),
+    version: str | None = Query(None, pattern=TAG_PATTERN),
 ) -> dict[str, Any]:
     """200 either way: `found` (pinned digest) or `plan` (what a build would push)."""
     with _settings(request).client(SERVER_HINT) as client:
@@ -95,17 +77,7 @@ def build(body: BuildBody, request: Request) -> dict[str, Any]:
 
 
 @router.post("/deployments", status_code=201, responses=errors(404, 409, 502, 503))
-def deploy(body: DeploymentBody, request: Request) -> dict[str, Any]:
+def deploy(body: DeploymentRequest, request: Request) -> dict[str, Any]:
     """Verify first, then run deploy_model.yml with the pinned digest (never a tag)."""
-    settings = _settings(request)
-    with settings.client(SERVER_HINT) as client:
-        found = deployment.require_image(
-            service.verify(client, body.arch, body.task, body.model, body.version))
-        insecure = client.base.startswith("http://")
-    extra = deployment.deploy_vars(found, insecure=insecure, name=body.name,
-                                   max_fail_percentage=body.max_fail_percentage,
-                                   runner=body.runner, serial=body.serial)
-    manager: JobManager = request.app.state.manager
-    job = manager.submit(deployment.PLAYBOOK, limit=body.limit, extra_vars=extra,
-                         timeout_s=body.timeout_s, requested_by=_who(request))
-    return {"job": job, "image": found.as_dict()}
+    return deployment.submit(_settings(request), request.app.state.manager, body,
+                             requested_by=_who(request), missing_hint=SERVER_HINT)

@@ -59,13 +59,13 @@ class JobSummary(BaseModel):
     relaunch_of: str | None
     extra_vars: dict[str, Any]
     targets: list[str]
+    summary: dict[str, int] = Field(description="How many hosts ended in each status.")
 
 
 class Job(JobSummary):
     """One job with its per-host results."""
 
     hosts: list[JobHost]
-    summary: dict[str, int]
 
 
 class Playbooks(BaseModel):

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from agent import cli as agent_cli
 from controller.agents import bundle as agent_bundle
@@ -14,7 +13,7 @@ from controller.cli import runtime
 
 app = typer.Typer(help="The telemetry agent: run it here, bundle it, install it on the fleet.",
                   no_args_is_help=True)
-out = Console()
+out = runtime.out
 
 
 @app.command(
@@ -48,6 +47,7 @@ def install(
 ) -> None:
     """Issue missing device tokens, build the bundle, run install_agent.yml as a job."""
     from controller.agents import install as agent_install
+    from controller.cli.jobs_client import LocalJobs
     from controller.cli.run import finish
 
     with runtime.errors_as_exit():
@@ -56,4 +56,4 @@ def install(
                                       state="stopped" if stop else "started")
         job = mgr.submit("install_agent", limit=limit, extra_vars=extra,
                          requested_by="cli:agent-install")
-    finish(mgr, job, as_json)
+    finish(LocalJobs(mgr), job, as_json)

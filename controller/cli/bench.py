@@ -6,22 +6,20 @@ when the command runs."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from controller.cli import remote
+from controller.cli import remote, runtime
 from controller.cli.runtime import errors_as_exit
 from controller.errors import ControllerError
 
 # Wide when piped (a 16-column table squeezed to 80 columns is unreadable).
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+out = runtime.out
+err = runtime.err
 
 
 class BenchInputError(ControllerError):

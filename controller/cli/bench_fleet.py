@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from controller.cli import remote
+from controller.cli import remote, runtime
 from controller.cli.runtime import EXIT_FAILED, errors_as_exit
 
-out = Console()
-err = Console(stderr=True)
+out = runtime.out
+err = runtime.err
 ACTIVE = ("queued", "running")
 
 

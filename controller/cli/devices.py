@@ -7,17 +7,17 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from controller.cli import remote, runtime
 from controller.config import Settings
 from controller.store import Store
 from controller.telemetry import registry
 from controller.telemetry.settings import TelemetrySettings
 
-out = Console()
+out = runtime.out
 
 
 def _latest(d: dict[str, Any], name: str, **labels: str) -> float | None:
@@ -69,27 +69,37 @@ def table(devices: list[dict[str, Any]]) -> Table:
 def devices(
     watch: Annotated[float, typer.Option(help="Refresh every S seconds (0 = once).")] = 0,
     count: Annotated[int, typer.Option(help="Stop after this many refreshes (0 = never).")] = 0,
+    controller: remote.ControllerOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Every device with online/offline, arch and its latest CPU, memory, temperature, power."""
-    store = Store(Settings.from_env().db_url)
+    """Every device with online/offline, arch and its latest CPU, memory, temperature, power.
+
+    From the running controller the agents push to (--controller), else this machine's store.
+    """
+    with runtime.errors_as_exit():
+        url = remote.check_url(controller) if controller else None
+    store = None if url else Store(Settings.from_env().db_url)
     settings = TelemetrySettings.from_env()
 
     def read() -> list[dict[str, Any]]:
+        if store is None:
+            return remote.get(url, "/api/devices")
         with Session(store.engine) as s:
             return registry.list_devices(s, settings, time.time())
 
     try:
-        if as_json:
-            print(json.dumps(read(), indent=2))
-        elif watch <= 0:
-            out.print(table(read()))
-        else:
-            with Live(table(read()), console=out, refresh_per_second=1) as live:
-                shown = 1
-                while count == 0 or shown < count:
-                    time.sleep(watch)
-                    live.update(table(read()))
-                    shown += 1
+        with runtime.errors_as_exit():
+            if as_json:
+                print(json.dumps(read(), indent=2))
+            elif watch <= 0:
+                out.print(table(read()))
+            else:
+                with Live(table(read()), console=out, refresh_per_second=1) as live:
+                    shown = 1
+                    while count == 0 or shown < count:
+                        time.sleep(watch)
+                        live.update(table(read()))
+                        shown += 1
     finally:
-        store.dispose()
+        if store is not None:
+            store.dispose()

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
 
 from controller.cli import runtime
@@ -26,7 +25,7 @@ from controller.store import Store
 
 app = typer.Typer(help="Devices announced on the LAN: approve or reject them.",
                   no_args_is_help=True)
-out = Console()
+out = runtime.out
 InventoryOption = Annotated[
     Path | None,
     typer.Option("--inventory", "-i", help="YAML inventory to add to (default: "

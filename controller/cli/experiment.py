@@ -8,21 +8,20 @@ with pass/fail and whether the advanced choice adapted to the load; --json print
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from controller.cli import remote
+from controller.cli import remote, runtime
 from controller.cli.runtime import EXIT_FAILED, errors_as_exit
 
-out = Console(width=None if sys.stdout.isatty() else 160)
+out = runtime.out
 POLL_S = 2.0
 
 

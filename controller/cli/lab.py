@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from controller.cli import runtime
@@ -20,7 +19,7 @@ app = typer.Typer(
     help="Build and tear down a lab fleet of real SSH hosts on this machine.",
     no_args_is_help=True,
 )
-out = Console()
+out = runtime.out
 
 StateDir = Annotated[
     Path | None,

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from controller.cli import runtime
 from controller.cli.runtime import EXIT_FAILED, errors_as_exit
 from controller.images.runtime import ARCHES, build_runtime
 from controller.lab.config import DEFAULT_CACHE_DIR
@@ -22,7 +23,7 @@ from controller.registry_service.settings import RegistrySettings
 
 app = typer.Typer(help="Model images in an OCI registry: list, verify, build.",
                   no_args_is_help=True)
-out = Console()
+out = runtime.out
 
 Url = Annotated[str | None, typer.Option(help="Registry URL (default $EDGEFLEET_REGISTRY_URL).")]
 User = Annotated[str | None, typer.Option(
@@ -48,11 +49,11 @@ def ls(url: Url = None, username: User = None, as_json: Json = False) -> None:
         return
     table = Table(title=f"{client.host} · {len(rows)} image(s)")
     for col in ("repository", "tag", "platforms", "task", "model", "version", "accel", "digest"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # folded, never cut: the digest is the point
     for r in rows:
         table.add_row(r["repo"], r["tag"], ", ".join(r["platforms"]), r["task"] or "-",
                       r["model"] or "-", r["version"] or "-", r["accelerator"] or "-",
-                      r["digest"][:19])
+                      r["digest"])
     out.print(table)
 
 

@@ -8,14 +8,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import httpx
+import typer
 
 from controller.errors import ControllerError
 
 TOKEN_ENV = "EDGEFLEET_API_TOKEN"  # noqa: S105 - the name of the variable, not a secret
+URL_ENV = "EDGEFLEET_CONTROLLER_URL"
+URL_HELP = f"The controller, e.g. http://HOST:8080 (default ${URL_ENV}; token from ${TOKEN_ENV})."
+# The `--controller` option of every command that can talk to a running controller.
+ControllerOpt = Annotated[str | None, typer.Option("--controller", envvar=URL_ENV,
+                                                   show_envvar=False, help=URL_HELP)]
 
 
 class ControllerRequestError(ControllerError):
@@ -40,22 +46,32 @@ def get(url: str, path: str, timeout: float = 60.0) -> Any:
     return _call("GET", url, path, None, timeout)
 
 
-def _call(method: str, url: str, path: str, body: dict[str, Any] | None, timeout: float) -> Any:
+def auth_headers() -> dict[str, str]:
+    """The operator's bearer token from the environment, if set."""
     token = os.environ.get(TOKEN_ENV)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _call(method: str, url: str, path: str, body: dict[str, Any] | None, timeout: float) -> Any:
     base = check_url(url)
     try:
-        res = httpx.request(method, f"{base}{path}", json=body, headers=headers,
+        res = httpx.request(method, f"{base}{path}", json=body, headers=auth_headers(),
                             timeout=timeout)
     except httpx.HTTPError as exc:
         raise ControllerRequestError(f"controller {base} unreachable: {exc}") from None
+    raise_for_answer(res, base, path)
+    return res.json()
+
+
+def raise_for_answer(res: httpx.Response, base: str, path: str) -> None:
+    """A non-2xx answer as one line with the server's own detail (and the token hint)."""
     if res.is_success:
-        return res.json()
+        return
     try:
         detail = res.json().get("detail", res.text)
     except ValueError:
         detail = res.text[:200]
-    hint = f" (set {TOKEN_ENV})" if res.status_code == 401 and not token else ""
+    hint = f" (set {TOKEN_ENV})" if res.status_code == 401 and TOKEN_ENV not in os.environ else ""
     raise ControllerRequestError(f"controller {base}{path}: {res.status_code} {detail}{hint}")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,9 @@ from controller.store import Store
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+# Off a terminal (logs, pipes, CI) tables are not cut to 80 columns: a digest or a job id
+# stays whole and greppable. COLUMNS still wins where it is set.
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 1000)
 # soft_wrap: an error stays one line (greppable) whatever the terminal width.
 err = Console(stderr=True, soft_wrap=True)
 

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import json
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from controller.benchmarks.repository import BenchmarkRepository
 from controller.benchmarks.schema import BenchResult, InvalidResults, results_by_device
 from controller.benchmarks.service import NoResults
 from controller.carbon import CarbonIntensity, CarbonSettings
+from controller.cli import runtime
 from controller.cli.runtime import errors_as_exit
 from controller.config import Settings
 from controller.selection import Policy, select_fleet
 from controller.store import Store
 
 # Wide when piped, so a report saved to a file keeps one row per line.
-out = Console(width=None if sys.stdout.isatty() else 160)
+out = runtime.out
 
 
 class Mode(StrEnum):

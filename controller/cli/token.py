@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from controller.cli import runtime
@@ -24,7 +23,7 @@ from controller.store import Store
 from controller.telemetry import tokens
 
 app = typer.Typer(help="Per-device telemetry tokens (stored hashed).", no_args_is_help=True)
-out = Console()
+out = runtime.out
 
 
 @contextmanager

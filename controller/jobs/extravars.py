@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from controller.jobs.errors import InvalidRequest
 
@@ -49,6 +53,44 @@ def parse(text: str) -> dict[str, Any]:
     return validate(value)
 
 
+def parse_cli(values: list[str], read: Callable[[Path], str] = Path.read_text) -> dict[str, Any]:
+    """`-e` as Ansible takes it, repeatable, later values winning per top-level key: a JSON
+    object, `@file` (JSON or YAML), or `key=value` words (values stay strings, as in Ansible)."""
+    merged: dict[str, Any] = {}
+    for raw in values:
+        merged.update(_one_cli_value(raw, read))
+    return validate(merged)
+
+
+def _one_cli_value(raw: str, read: Callable[[Path], str]) -> dict[str, Any]:
+    text = raw.strip()
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            loaded = yaml.safe_load(read(path))
+        except OSError as exc:
+            raise InvalidRequest(f"cannot read extra vars file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise InvalidRequest(f"extra vars file {path} is not JSON or YAML: "
+                                 f"{str(exc).splitlines()[0]}") from None
+        if not isinstance(loaded, dict):
+            raise InvalidRequest(f"extra vars file {path} must hold a mapping of names to values")
+        return loaded
+    if text.startswith("{"):
+        return parse(text)
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"extra vars {raw!r}: {exc}") from None
+    pairs = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            raise InvalidRequest(f"extra vars {word!r}: give key=value, a JSON object or @file")
+        pairs[key] = value
+    return pairs
+
+
 def validate(value: Any) -> dict[str, Any]:
     """Return the extra vars unchanged if they are plain data that is safe to hand to Ansible.
 
@@ -60,6 +102,10 @@ def validate(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRequest("extra vars must be a JSON object of variable names to values")
     nodes = list(_walk(value))  # depth first: a deep value would overflow json.dumps
+    for path, item, is_key in nodes:
+        if not is_key and not isinstance(item, str | int | float | bool | None):
+            # A YAML file can hold dates and sets: refuse them by name, not with a TypeError.
+            raise InvalidRequest(f"{path} is a {type(item).__name__}, not JSON data")
     if len(json.dumps(value)) > _MAX_BYTES:
         raise InvalidRequest(f"extra vars exceed {_MAX_BYTES // 1024} KiB")
     for key in value:

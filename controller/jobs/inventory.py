@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from controller.jobs.errors import InvalidRequest
 from controller.jobs.extravars import ALLOW_VAR
+from controller.jobs.playbooks import did_you_mean
 
 # Variables that silently change behaviour when misspelled (a prototype had `nsible_port`).
 KNOWN_VARS = (
@@ -259,6 +260,16 @@ def _allow_list(value: Any, where: str) -> frozenset[str]:
     return frozenset(value)
 
 
+def _limit_hint(limit: str, data: dict[str, Any]) -> str:
+    """A near miss of a group or host (`rpii` -> `rpi`) and the groups there are."""
+    groups = sorted(g for g, body in data.items()
+                    if g not in ("_meta", "all", "ungrouped") and isinstance(body, dict))
+    hosts = sorted(_groups_of(data))
+    words = [w.lstrip("!&") for w in re.split(r"[,:]", limit) if w.strip("!&")]
+    hint = next((h for w in words if (h := did_you_mean(w, groups + hosts))), "")
+    return f"{hint}; groups: {', '.join(groups) or '(none)'}"
+
+
 def resolve_targets(
     inventory: Path, limit: str | None, ansible_cfg: Path | None = None
 ) -> list[Target]:
@@ -268,8 +279,10 @@ def resolve_targets(
     membership = _groups_of(data)
     names = sorted(set(membership) | set(hostvars))
     if not names:
-        where = f"limit {limit!r}" if limit else "the inventory"
-        raise InvalidRequest(f"{where} matches no host in {inventory}")
+        if not limit:
+            raise InvalidRequest(f"the inventory matches no host in {inventory}")
+        raise InvalidRequest(f"limit {limit!r} matches no host in {inventory}"
+                             + _limit_hint(limit, load(inventory, ansible_cfg)))
     for name in names:
         if not _HOST_NAME.match(name):
             raise InvalidRequest(f"inventory host name {name!r} has unsupported characters")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -213,7 +213,8 @@ class JobManager:
         if job["status"] not in ACTIVE:
             raise JobConflict(f"job {job_id} is already {job['status']}")
         if active is None:
-            raise JobConflict(f"job {job_id} is run by another controller process")
+            raise JobConflict(f"job {job_id} is run by another controller process (cancel it "
+                              "there: edgefleet job cancel ID --controller URL)")
         active.cancel.set()
         return self.get(job_id)
 
@@ -409,7 +410,13 @@ class JobManager:
     def list_jobs(self, limit: int = 50) -> list[dict[str, Any]]:
         with self.store.session() as s:
             jobs = s.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit)).all()
-            return [job_dict(j, None) for j in jobs]
+            counts: dict[str, dict[str, int]] = {j.id: {} for j in jobs}
+            rows = s.execute(select(JobHost.job_id, JobHost.status, func.count())
+                             .where(JobHost.job_id.in_(list(counts)))
+                             .group_by(JobHost.job_id, JobHost.status))
+            for job_id, status, n in rows:
+                counts[job_id][status] = n
+            return [{**job_dict(j, None), "summary": counts[j.id]} for j in jobs]
 
     def events_after(self, job_id: str, after: int, limit: int = 500) -> list[dict[str, Any]]:
         """Stored events with `seq` > `after`, in order: the SSE replay cursor."""

@@ -28,6 +28,14 @@ class RegistrySettings:
     base: str = DEFAULT_BASE
     timeout_s: float = 30.0
 
+    def __post_init__(self) -> None:
+        # The client library defaults a bare host to https, as docker does; a setting or
+        # flag without a scheme is refused instead, so http://-only lab registries never
+        # fail later as a confusing TLS error.
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise NotConfigured(f"registry URL {self.url!r} has no scheme: give "
+                                f"http://{self.url} or https://{self.url}")
+
     @classmethod
     def from_env(cls, **overrides: object) -> RegistrySettings:
         env = os.environ

@@ -47,6 +47,8 @@ def test_launch_inspect_and_host_view(client: TestClient) -> None:
         ({"playbook": "rm-rf"}, 422, "unknown playbook 'rm-rf'"),
         ({"playbook": "../ping"}, 422, "unknown playbook"),
         ({"playbook": "ping", "limit": "nosuchgroup"}, 422, "matches no host"),
+        ({"playbook": "pnig"}, 422, "unknown playbook 'pnig' (did you mean 'ping'?)"),
+        ({"playbook": "ping", "limit": "edgee"}, 422, "(did you mean 'edge'?); groups: edge, lost"),
         ({"playbook": "ping", "limit": "edge;reboot"}, 422, "not a valid host pattern"),
         ({"playbook": "ping", "extra_vars": ["x"]}, 422, "extra_vars"),
         ({"playbook": "ping", "extra_vars": {"ansible_password": "x"}}, 422, "secret"),

@@ -18,12 +18,8 @@ TINY = ["--variant", "fp32", "--iterations", "3", "--warmup", "0", "--e2e-iterat
 
 @pytest.fixture(scope="module")
 def ctl(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalController]:
-    c = local_controller(project, tmp_path_factory.mktemp("upload-home"))
-    c.start()
-    try:
+    with local_controller(project, tmp_path_factory.mktemp("upload-home")) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def bench(*args: str, token: str | None) -> object:

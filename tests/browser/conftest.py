@@ -34,12 +34,8 @@ def local_controller(project: Path, home: Path, **extra_env: str) -> LocalContro
 
 @pytest.fixture(scope="module")
 def served(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalController]:
-    ctl = local_controller(project, tmp_path_factory.mktemp("dashboard-home"))
-    ctl.start()
-    try:
+    with local_controller(project, tmp_path_factory.mktemp("dashboard-home")) as ctl:
         yield ctl
-    finally:
-        ctl.stop()
 
 
 @pytest.fixture(scope="module")

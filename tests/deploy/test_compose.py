@@ -64,7 +64,7 @@ def test_missing_secrets_are_refused_by_name() -> None:
 
 def test_services_and_every_bind_mount_exists(compose: dict[str, Any]) -> None:
     assert set(compose["services"]) == {"controller", "postgres", "registry", "prometheus",
-                                        "grafana"}
+                                        "grafana", "alertmanager"}
     for name, svc in compose["services"].items():
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
@@ -137,8 +137,16 @@ def test_prometheus_shares_the_sd_volume_with_the_controller(compose: dict[str, 
     assert str(sd_file.parent) == mount("controller", "prometheus-sd")
     sd_dir = mount("prometheus", "prometheus-sd")
     deployed = REPO / "deploy" / "prometheus" / "prometheus.yml"
-    assert yaml.safe_load(deployed.read_text()) == prom_config.build(sd_dir)
+    assert yaml.safe_load(deployed.read_text()) == prom_config.build(
+        sd_dir, rules="alerts.yml", alertmanager="alertmanager:9093")
     assert mount("prometheus", str(deployed)) == "/etc/prometheus/prometheus.yml"
+    # rule_files resolve beside the config file; alerts go to the alertmanager service.
+    assert mount("prometheus", str(deployed.parent / "alerts.yml")) == "/etc/prometheus/alerts.yml"
+    am = compose["services"]["alertmanager"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in am["command"]
+    assert mount("alertmanager", str(REPO / "deploy" / "alertmanager" / "alertmanager.yml")) == (
+        "/etc/alertmanager/alertmanager.yml")
+    assert any(p["target"] == 9093 for p in am["ports"])
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="Debian package prometheus")

@@ -148,6 +148,13 @@ class Controller:
         self.process.kill()
         raise AssertionError("controller did not start: " + (self.home / "server.log").read_text())
 
+    def __enter__(self) -> Controller:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def kill(self) -> None:
         """SIGKILL: the crash the agents must survive."""
         assert self.process is not None

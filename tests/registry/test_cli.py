@@ -58,6 +58,9 @@ def test_verify_missing_build_then_verify_found(with_bases):
     assert ("models/image-classification/mobilenet_v2", "2.1-linux-arm64") not in rows
     table = run("ls", "--url", url, env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "mobilenet_v2" in table.output
+    # Off a terminal (a log) the table is not cut to 80 columns: every digest stays whole.
+    logged = run("ls", "--url", url)
+    assert all(r["digest"] in logged.output for r in rows.values()), logged.output
 
 
 def test_bad_models_are_refused_before_anything_is_pushed(with_bases, tmp_path):
@@ -99,3 +102,6 @@ def test_errors_exit_2_with_one_line(tmp_path):
     assert no_url.exit_code == 2 and "EDGEFLEET_REGISTRY_URL" in no_url.output
     bad_task = run("verify", "--url", "http://127.0.0.1:1", "--arch", "arm64", "--task", "Car!")
     assert bad_task.exit_code == 2 and "invalid task" in bad_task.output
+    bare = run("ls", "--url", "10.213.0.1:5000")  # no scheme: never guessed as https
+    assert bare.exit_code == 2
+    assert "has no scheme: give http://10.213.0.1:5000 or https://" in bare.output

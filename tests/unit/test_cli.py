@@ -195,3 +195,41 @@ def test_serve_runs_jobs_and_cancels_them_on_sigterm(env: dict[str, str], invent
         assert s.get(Job, job_id).status == "canceled"
     store.dispose()
     assert job_processes(job_id) == []
+
+
+def test_ansible_style_extra_vars_and_live_lines_off_a_terminal(cli: Invoke,
+                                                               inventory: Path) -> None:
+    res = cli("run", "sleep", "-i", str(inventory), "-l", "local-a", "-e", "sleep_s=0",
+              "-e", '{"note": "x"}')
+    assert res.exit_code == 0, res.output
+    assert "local-a: Sleep → ok" in res.stdout  # printed as it happened, before the table
+    assert res.stdout.index("local-a: Sleep → ok") < res.stdout.index("sleep · job")
+
+
+def test_local_jobs_are_listed_and_shown_with_readable_results(cli: Invoke,
+                                                               inventory: Path) -> None:
+    ran = json.loads(cli("run", "fail_one", "-i", str(inventory), "--json").stdout)
+    listed = cli("jobs", "--json")
+    assert [j["id"] for j in json.loads(listed.stdout)] == [ran["id"]]
+    assert json.loads(listed.stdout)[0]["summary"] == ran["summary"]
+    shown = cli("job", "show", ran["id"])
+    assert shown.exit_code == 0
+    assert "local-b is broken on purpose" in shown.stdout
+    assert "local store sqlite" in cli("jobs").stdout
+
+
+def test_cancel_of_a_job_run_elsewhere_names_the_way(cli: Invoke, inventory: Path,
+                                                     env: dict[str, str]) -> None:
+    ran = json.loads(cli("run", "ping", "-i", str(inventory), "-l", "edge", "--json").stdout)
+    res = cli("job", "cancel", ran["id"])
+    assert res.exit_code == 2 and "is already successful" in res.stderr
+    res = cli("job", "show", "nosuchjob")
+    assert res.exit_code == 2 and "not found" in res.stderr
+
+
+def test_version_and_help_show_no_type_for_flags(cli: Invoke) -> None:
+    res = cli("--version")
+    assert res.exit_code == 0 and res.stdout.startswith("edgefleet 0.")
+    res = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "120"})
+    assert "--json" in res.stdout and "<bool>" not in res.stdout
+    assert "<int>" in res.stdout  # options that take a value still say what
