@@ -40,6 +40,7 @@ class JobHost(BaseModel):
     skipped: int
     msg: str | None
     result: dict[str, Any] | None = Field(description="The host's `edgefleet_result` fact.")
+    detail: str = Field(description="The result (or message) as one readable line.")
 
 
 class JobSummary(BaseModel):

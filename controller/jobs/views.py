@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from controller.jobs import summaries
 from controller.store import Host, Job, JobHost
 
 
@@ -59,6 +60,7 @@ def job_dict(job: Job, hosts: Sequence[JobHost] | None) -> dict[str, Any]:
                 "skipped": h.skipped,
                 "msg": h.msg,
                 "result": h.result,
+                "detail": summaries.line(job.playbook, {"result": h.result, "msg": h.msg}),
             }
             for h in hosts
         ]

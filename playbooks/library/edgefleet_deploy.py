@@ -36,11 +36,11 @@ from ansible.module_utils.edgefleet_engine import (
     image_env,
     kill_group,
     mount_image,
-    platform_of,
     pull_args,
     rootfs_argv,
     unmount_image,
 )
+from ansible.module_utils.edgefleet_platform import platform_of
 
 DOCUMENTATION = r"""
 module: edgefleet_deploy

@@ -12,6 +12,7 @@ import socket
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.edgefleet_platform import emulation, platform_of
 
 DOCUMENTATION = r"""
 module: edgefleet_identity
@@ -74,6 +75,9 @@ def main():
     except OSError:
         release = {}
     uname = os.uname()
+    # Under qemu-user, uname -m is the emulated arch while /proc (CPU model, memory) is the
+    # machine's: say so, so nobody reads an AMD EPYC's figures as a Raspberry Pi's.
+    emulated = emulation(platform_of(uname.machine).split("/")[1])
     module.exit_json(
         changed=False,
         identity={
@@ -81,6 +85,8 @@ def main():
             "os": os_info(release),
             "kernel": uname.release,
             "machine": uname.machine,
+            "emulated": emulated["emulated"],
+            "kernel_arch": emulated["kernel_arch"],
             "python": {"version": platform.python_version(), "executable": sys.executable},
         },
     )

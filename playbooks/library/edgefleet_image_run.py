@@ -30,11 +30,11 @@ from ansible.module_utils.edgefleet_engine import (
     image_env,
     kill_group,
     mount_image,
-    platform_of,
     pull_args,
     rootfs_argv,
     unmount_image,
 )
+from ansible.module_utils.edgefleet_platform import emulation, platform_of
 
 DOCUMENTATION = r"""
 module: edgefleet_image_run
@@ -63,47 +63,6 @@ options:
 """
 
 _TAIL_CHARS = 2000
-_KERNEL_ARCH = "/proc/sys/kernel/arch"
-_BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
-# ELF e_machine (little-endian bytes 18-19 of the header) of each OCI architecture.
-_ELF_MACHINE = {"amd64": "3e00", "arm64": "b700", "arm": "2800", "386": "0300"}
-
-
-def _binfmt_interprets(arch, binfmt_dir):
-    """Whether an enabled binfmt_misc entry hands `arch` ELF binaries to an interpreter."""
-    machine = _ELF_MACHINE.get(arch)
-    try:
-        names = os.listdir(binfmt_dir)
-    except OSError:
-        return False
-    for name in names:
-        try:
-            with open(os.path.join(binfmt_dir, name)) as fh:
-                lines = fh.read().splitlines()
-        except OSError:
-            continue
-        fields = dict(line.split(" ", 1) for line in lines if " " in line)
-        magic = fields.get("magic", "")
-        if (machine and lines[:1] == ["enabled"] and fields.get("offset", "0") == "0"
-                and magic.startswith("7f454c46") and magic[36:40] == machine):
-            return True
-    return False
-
-
-def emulation(image_arch, kernel_arch_file=_KERNEL_ARCH, binfmt_dir=_BINFMT_DIR):
-    """{kernel_arch, emulated, emulation_evidence} for a command in an `image_arch` image."""
-    try:
-        with open(kernel_arch_file) as fh:
-            kernel = platform_of(fh.read().strip()).split("/")[1]
-    except OSError:
-        kernel = None
-    if kernel:
-        return {"kernel_arch": kernel, "emulated": kernel != image_arch,
-                "emulation_evidence": _KERNEL_ARCH}
-    return {"kernel_arch": None, "emulated": _binfmt_interprets(image_arch, binfmt_dir),
-            "emulation_evidence": _BINFMT_DIR}
-
-
 def _tail(text):
     return (text or "")[-_TAIL_CHARS:]
 

@@ -16,9 +16,7 @@ import signal
 import subprocess
 import time
 
-_ARCH = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": ("arm64", ""),
-         "arm64": ("arm64", ""), "armv7l": ("arm", "v7"), "armhf": ("arm", "v7"),
-         "arm": ("arm", "v7"), "armv6l": ("arm", "v6")}
+from ansible.module_utils.edgefleet_platform import platform_of
 
 # The chroot runner, run under `unshare --mount`: private mounts of the host's kernel views,
 # fresh tmpfs /tmp and /run, the caller's bind mounts (JSON [[src, dst, read_only], ...]),
@@ -49,18 +47,6 @@ class StageError(Exception):
     def __init__(self, stage, message):
         super().__init__(message)
         self.stage = stage
-
-
-def platform_of(arch, variant="", os_name="linux"):
-    """OCI platform (linux/arm64, linux/arm/v7) of a `uname -m` or OCI architecture name."""
-    arch = (arch or "").lower()
-    norm, implied = _ARCH.get(arch, (arch, ""))
-    variant = (variant or "").lower()
-    if norm in ("arm64", "amd64"):
-        variant = ""
-    elif norm == "arm":
-        variant = variant or implied
-    return "/".join(p for p in ((os_name or "linux").lower(), norm, variant) if p)
 
 
 class Engine:

@@ -22,7 +22,9 @@ def test_login_is_required_and_the_token_never_reaches_the_page(
     page, errors = new_page()
     page.goto(f"{served.url}/ui/jobs")
     page.wait_for_url("**/ui/login?next=%2Fui%2Fjobs")
-    expect(page.locator("#login-reason")).to_contain_text("401: missing or wrong bearer token")
+    # A first visit (no token yet) is not greeted with an error.
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.locator("#login-reason")).to_be_hidden()
     page.fill("#token", "not-the-token")
     page.click("#login-form button[type=submit]")
     expect(page.locator("#errors")).to_contain_text(
@@ -37,6 +39,17 @@ def test_login_is_required_and_the_token_never_reaches_the_page(
     assert served.token not in page.content()
     # Pages are shells: the HTML itself holds no secret and no data, whoever fetches it.
     assert served.token not in httpx.get(f"{served.url}/ui/jobs").text
+    assert errors.unexpected(("401",)) == []
+
+
+def test_a_token_refused_later_says_why_on_the_login_page(served: LocalController,
+                                                          new_page) -> None:
+    page, errors = new_page()
+    page.goto(f"{served.url}/ui/login")
+    page.evaluate("sessionStorage.setItem('edgefleet.token', 'revoked-token')")
+    page.goto(f"{served.url}/ui/jobs")
+    page.wait_for_url("**/ui/login?next=%2Fui%2Fjobs")
+    expect(page.locator("#login-reason")).to_contain_text("401: missing or wrong bearer token")
     assert errors.unexpected(("401",)) == []
 
 
@@ -60,7 +73,15 @@ def test_ping_launched_from_the_page_streams_each_host_then_relaunches_the_faile
     expect(log).to_contain_text("ok: [local-a]")
     expect(log).to_contain_text("UNREACHABLE! => ")
     expect(page.locator("#stream-state")).to_have_text("finished")
-    expect(page.locator("#job-progress-text")).to_contain_text("3 / 3 hosts reported")
+    expect(page.locator("#job-progress-text")).to_contain_text("3 / 3 hosts finished")
+    # Each host's result reads as the CLI's line (the API's `detail`); the data one click away.
+    with served.client() as c:
+        api_job = c.get(f"/api/jobs/{page.url.rsplit('/', 1)[1]}").json()
+    [detail] = [h["detail"] for h in api_job["hosts"] if h["host"] == "local-a"]
+    assert "kernel" in detail
+    expect(page.locator("tr[data-host=local-a] [data-field=result] .detail")).to_have_text(detail)
+    expect(page.locator("#job-facts")).to_contain_text(
+        re.compile(r"created\s*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"))
     page.locator("tr[data-host=local-a] details summary").click()
     result = page.locator("tr[data-host=local-a] details pre")
     expect(result).to_contain_text('"hostname": "local-a"')
@@ -87,13 +108,19 @@ def test_a_long_job_shows_progress_and_cancels_from_the_page(
     page.select_option("#target-group", "edge")
     expect(page.locator("#target-preview")).to_have_text("Will run on 2 host(s): local-a, local-b")
     # Markup in a value must come out as text, never as elements.
-    page.fill("#extra-vars", '{"sleep_s": 60, "note": "<img src=x id=injected>"}')
+    long = "x" * 3000  # one unbroken value must wrap, not widen the page
+    page.fill("#extra-vars", '{"sleep_s": 60, "note": "<img src=x id=injected>", '
+                             f'"long": "{long}"}}')
     page.click("#launch")
     page.wait_for_url(re.compile(r".*/ui/jobs/[0-9a-f]{12}$"))
     expect(page.locator("tr[data-host=local-a]")).to_have_attribute("data-status", "running")
     expect(page.locator("tr[data-host=local-a] [data-field=now]")).to_have_text("Sleep")
-    expect(page.locator("#job-facts")).to_contain_text('"note":"<img src=x id=injected>"')
+    # "Reach the host" went ok on both, but neither host is finished while they sleep.
+    expect(page.locator("#job-progress-text")).to_contain_text("0 / 2 hosts finished")
+    page.locator("#job-extra summary").click()
+    expect(page.locator("#job-extra-vars")).to_contain_text('"note": "<img src=x id=injected>"')
     assert page.locator("#injected").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, "job-running")
     page.click("#cancel")
     expect(page.locator("#job-status")).to_have_text("canceled", timeout=60_000)

@@ -99,6 +99,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         remove_tree(root)
 
 
+def reset_container_stores(lab: Lab) -> None:
+    """Remove every container and image on the lab hosts, for the modules that pulled some.
+
+    Podman's vfs driver (the lab's, see controller/lab/inventory.py) copies each layer in
+    full: one module's deploys left 19 GB in four hosts' overlay upper dirs, more than some
+    CI machines have free. Run inside each host, never on its upper dir behind the mount."""
+    reset = ("command -v podman >/dev/null || exit 0; podman "
+             "{{ edgefleet_container_engine_args | default([]) | join(' ') }} "
+             "system reset --force")
+    subprocess.run([str(VENV_BIN / "ansible"), "all", "-i", str(lab.inventory),
+                    "-m", "ansible.builtin.shell", "-a", reset],
+                   cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from registry.client import RegistryClient
-from tests.lab.conftest import Controller, Lab, free_port
+from tests.lab.conftest import Controller, Lab, free_port, reset_container_stores
 from tests.lab.test_registry_on_lab import RegistryController
 from tests.registry.conftest import push_runtime
 from tests.registry.server import running_registry
@@ -42,6 +42,7 @@ def bench_controller(lab: Lab, tmp_path_factory):
             yield ctl
         finally:
             ctl.stop()
+            reset_container_stores(lab)
 
 
 def run_bench(ctl: Controller, limit: str, extra: dict) -> dict:

@@ -33,7 +33,7 @@ import pytest
 
 from controller.selection.live import LiveState
 from registry.client import RegistryClient
-from tests.lab.conftest import REPO, VENV_BIN, Controller, Lab, free_port
+from tests.lab.conftest import REPO, VENV_BIN, Controller, Lab, free_port, reset_container_stores
 from tests.registry.conftest import push_runtime
 from tests.registry.server import running_registry
 
@@ -69,6 +69,7 @@ def ctl(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Experime
                             str(lab.inventory), "--limit", ",".join(HOSTS), "--stop"],
                            env=c.env(), capture_output=True, timeout=300)
             c.stop()
+            reset_container_stores(lab)
 
 
 def _edgefleet(ctl: Controller, *args: str, timeout: float) -> subprocess.CompletedProcess:

@@ -19,6 +19,8 @@ def test_ping_by_group_reports_os_kernel_arch_python(lab: Lab, tmp_path: Path) -
     for name, r in results.items():
         assert r["hostname"] == name
         assert r["arch"] == "arm64" and r["machine"] == "aarch64"
+        # qemu-user on this x86_64 kernel: the result says so (its /proc is the machine's).
+        assert (r["emulated"], r["kernel_arch"]) == (True, "amd64")
         assert r["os"]["distribution"] == "Debian"
         assert r["kernel"]
         assert r["python"]["version"].startswith("3.11")

@@ -24,7 +24,7 @@ import pytest
 
 from controller.registry_service import service
 from registry.client import RegistryClient
-from tests.lab.conftest import Controller, Lab, free_port
+from tests.lab.conftest import Controller, Lab, free_port, reset_container_stores
 from tests.registry.conftest import push_runtime
 from tests.registry.server import running_registry
 from tests.unit._playbook_modules import ROOT
@@ -53,7 +53,10 @@ def lab_registry(lab: Lab, tmp_path_factory):
                 service.build(client, arch=arch, task=TASK, model=MODEL, version=version,
                               weights=None, base="runtime/torch:1", input_size=64,
                               variant=variant)
-        yield server
+        try:
+            yield server
+        finally:
+            reset_container_stores(lab)
 
 
 @pytest.fixture(scope="module")

@@ -134,6 +134,11 @@ class Served:
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        return self.exit_code()
+
+    def exit_code(self) -> int:
+        """Wait for an exit already asked for: a second SIGTERM that lands while Python is
+        finalising (its handlers reset) would kill it with -15 instead."""
         rc = self.proc.wait(timeout=START_TIMEOUT_S)
         self._reader.join(timeout=5)
         return rc

@@ -256,7 +256,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(tmp_path, start_serv
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.0 200")
     _assert_answer(json.loads(body), reference_top5(seeded_model, JPEG))
-    assert served.stop() == 0
+    assert served.exit_code() == 0
     assert "stopped" in served.lines[-1]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", served.port), timeout=2)

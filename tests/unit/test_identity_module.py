@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.unit._playbook_modules import FIXTURES, LIBRARY, load, run_module
+from tests.unit._playbook_modules import FIXTURES, LIBRARY, MODULE_UTILS, load, run_module
 
 identity = load(LIBRARY / "edgefleet_identity.py", "edgefleet_identity")
 
@@ -41,3 +41,20 @@ def test_module_reports_this_machine(tmp_path: Path) -> None:
     assert ident["kernel"] == os.uname().release
     assert ident["os"]["distribution"] == "Debian"
     assert ident["python"]["version"].count(".") == 2
+
+
+def test_module_says_whether_this_userland_is_emulated(tmp_path: Path) -> None:
+    """This machine runs its own arch natively; an arm64 userland under qemu-user on an
+    x86_64 kernel (the lab's rpi hosts) is covered by tests/lab/test_playbooks_by_hand.py."""
+    ident = run_module("edgefleet_identity", {}, tmp_path)["identity"]
+    assert ident["emulated"] is False
+    assert ident["kernel_arch"] == {"x86_64": "amd64", "aarch64": "arm64"}[os.uname().machine]
+
+
+def test_emulation_reads_the_real_kernels_arch(tmp_path: Path) -> None:
+    platform = load(MODULE_UTILS / "edgefleet_platform.py", "edgefleet_platform")
+    kernel = tmp_path / "arch"
+    kernel.write_text("x86_64\n")
+    assert platform.emulation("arm64", str(kernel)) == {
+        "kernel_arch": "amd64", "emulated": True, "emulation_evidence": "/proc/sys/kernel/arch"}
+    assert platform.emulation("amd64", str(kernel))["emulated"] is False

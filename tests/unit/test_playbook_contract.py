@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.cli.render import summary
+from controller.jobs.summaries import line as summary
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 NAMES = ("ping", "upgrade", "timesync", "monitor", "install_agent", "bench")

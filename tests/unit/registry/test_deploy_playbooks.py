@@ -7,7 +7,7 @@ import os
 import pytest
 import yaml
 
-from controller.cli.render import summary
+from controller.jobs.summaries import line as summary
 from tests.unit._playbook_modules import run_module
 from tests.unit.test_playbook_contract import PLAYBOOKS, _tasks
 

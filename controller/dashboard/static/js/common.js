@@ -73,8 +73,9 @@ let leaving = false;
 function toLogin(reason) {
   if (document.body.dataset.page === "login" || leaving) return;
   leaving = true;
+  // A first visit has no token yet: that is not an error to greet anyone with.
+  if (token.get() !== null) sessionStorage.setItem(REASON_KEY, reason);
   token.clear();
-  sessionStorage.setItem(REASON_KEY, reason);
   const next = location.pathname + location.search;
   location.assign(`/ui/login?next=${encodeURIComponent(next)}`);
 }
@@ -164,7 +165,8 @@ export function fmtAge(seconds) {
 export function fmtTime(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+  // ISO-8601 in UTC, to the second: never a locale's ambiguous 12/7/2026.
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 export function fmtBytes(n) {

@@ -38,21 +38,28 @@ function setField(tr, field, value) {
     tr.dataset.status = value;
     td.replaceChildren(badge(value));
   } else if (field === "result") {
-    td.replaceChildren(value ? el("details", {}, el("summary", {}, "data"),
-      el("pre", {}, JSON.stringify(value, null, 2))) : "");
+    // The same one-line summary as the CLI (the API's `detail`), the raw data folded below.
+    const [detail, data] = value;
+    td.replaceChildren(...(detail ? [el("span", { class: "detail" }, detail)] : []),
+      ...(data ? [el("details", {}, el("summary", {}, "data"),
+        el("pre", {}, JSON.stringify(data, null, 2)))] : []));
   } else {
     td.textContent = value ?? "";
   }
 }
 
+/** Hosts that are finished: while the job runs, an ok task only means "on to the next one",
+ * so only failed or unreachable hosts count; once it has ended, every host does. */
 function progress() {
   const total = job ? job.targets.length : rows.size;
-  const done = [...rows.values()].filter((tr) => FINAL.has(tr.dataset.status)).length;
+  const active = !job || ["queued", "running"].includes(job.status);
+  const finished = active ? new Set(["failed", "unreachable"]) : FINAL;
+  const done = [...rows.values()].filter((tr) => finished.has(tr.dataset.status)).length;
   const bar = document.getElementById("job-progress");
   bar.max = Math.max(total, 1);
   bar.value = done;
   document.getElementById("job-progress-text").textContent =
-    `${done} / ${total} hosts reported${job?.started_at ? ` · ${fmtDuration(job.started_at, job.finished_at)}` : ""}`;
+    `${done} / ${total} hosts finished${job?.started_at ? ` · ${fmtDuration(job.started_at, job.finished_at)}` : ""}`;
 }
 
 function appendLog(text) {
@@ -75,9 +82,11 @@ function showJob(j) {
     ["requested by", j.requested_by], ["created", fmtTime(j.created_at)],
     ["started", fmtTime(j.started_at)], ["finished", fmtTime(j.finished_at)],
     ["rc", j.rc ?? "—"], ["relaunch of", j.relaunch_of ?? "—"],
-    ["extra vars", Object.keys(j.extra_vars ?? {}).length ? JSON.stringify(j.extra_vars) : null],
     ["error", j.error]];
   for (const [k, v] of facts) if (v !== null && v !== undefined) dl.append(el("dt", {}, k), el("dd", {}, String(v)));
+  const extra = j.extra_vars ?? {};
+  document.getElementById("job-extra").hidden = !Object.keys(extra).length;
+  document.getElementById("job-extra-vars").textContent = JSON.stringify(extra, null, 2);
   for (const name of j.targets) hostRow(name);
   for (const h of j.hosts ?? []) {
     const tr = hostRow(h.host);
@@ -86,7 +95,7 @@ function showJob(j) {
     }
     for (const f of ["ok", "changed", "failures", "unreachable", "skipped"]) setField(tr, f, String(h[f]));
     setField(tr, "msg", h.msg);
-    setField(tr, "result", h.result);
+    setField(tr, "result", [h.detail, h.result]);
     if (!["queued", "running"].includes(j.status)) setField(tr, "now", "");
   }
   const active = ["queued", "running"].includes(j.status);
@@ -108,7 +117,8 @@ function onEvent(msg) {
   const tr = hostRow(ev.host);
   if (ev.event === "runner_on_start") {
     setField(tr, "now", ev.task ?? "");
-    if (!FINAL.has(tr.dataset.status)) setField(tr, "status", "running");
+    // On to its next task: running again, unless it already failed or went unreachable.
+    if (!["failed", "unreachable"].includes(tr.dataset.status)) setField(tr, "status", "running");
   } else if (HOST_EVENTS[ev.event]) {
     let status = HOST_EVENTS[ev.event];
     if (status === "ok" && ev.res?.changed) status = "changed";
@@ -119,7 +129,7 @@ function onEvent(msg) {
       setField(tr, "msg", `${ev.task ?? "task"}: ${ev.res?.msg ?? ev.res?.stderr ?? status}`);
     }
     const result = ev.res?.ansible_facts?.edgefleet_result;
-    if (result) setField(tr, "result", result);
+    if (result) setField(tr, "result", [null, result]);
   }
   progress();
   return undefined;
