@@ -26,12 +26,12 @@ from controller.config import PROJECT_DIR, Settings
 from controller.telemetry import tokens
 from tests.clock import Clock
 from tests.conftest import wait_for
+from tests.processes import stop_processes
 from tests.unit.discovery.conftest import (
     SECRET,
     announcement,
     controller_up,
     free_port,
-    stop_processes,
 )
 from tests.unit.telemetry.payloads import body as push_body
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import stop_processes
+
 VENV_BIN = Path(sys.executable).parent
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = 10
@@ -60,12 +62,7 @@ def served(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             time.sleep(0.2)
         yield url, token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_processes(proc)
 
 
 @pytest.mark.timeout(300)

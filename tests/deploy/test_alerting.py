@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,8 @@ import yaml
 from controller.prometheus import alerts
 from controller.prometheus import config as prom_config
 from tests.conftest import wait_for
+from tests.lab.conftest import free_port
+from tests.processes import stop_processes
 
 REPO = Path(__file__).resolve().parents[2]
 PROM = REPO / "deploy" / "prometheus"
@@ -66,12 +67,6 @@ def test_bad_budgets_are_refused() -> None:
         alerts.Thresholds(budgets_s={"resnet18": 0})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def metrics_server(text: str) -> Iterator[int]:
     """A loopback /metrics in the agent's exposition format (what a hot Pi would show)."""
@@ -103,17 +98,12 @@ def process(argv: list[str], log: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_processes(proc)
 
 
 @needs
 def test_prometheus_sends_the_fleets_alerts_to_alertmanager(tmp_path: Path) -> None:
-    am_port, prom_port, closed = _free_port(), _free_port(), _free_port()
+    am_port, prom_port, closed = free_port(), free_port(), free_port()
     hot = ("# TYPE edgeagent_soc_temperature_celsius gauge\n"
            "edgeagent_soc_temperature_celsius 91.5\n"
            "# TYPE edgeagent_agent_heartbeat gauge\nedgeagent_agent_heartbeat NOW\n")

@@ -15,6 +15,7 @@ import pytest
 
 from tests.lab.conftest import OFFLINE_HOST, VENV_BIN, Controller, Lab, free_port
 from tests.lab.test_agents_on_lab import agents  # noqa: F401 - module-scoped install fixture
+from tests.processes import stop_processes
 
 pytestmark = [
     pytest.mark.lab,
@@ -71,12 +72,7 @@ def prometheus(agents: Lab, controller: Controller, sd_file: Path) -> Iterator[P
     try:
         yield Prometheus(f"http://127.0.0.1:{port}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_processes(proc)
 
 
 def eventually(check, timeout: float, what: str):  # type: ignore[no-untyped-def]

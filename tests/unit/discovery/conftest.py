@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import signal
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,19 +45,6 @@ def controller_up(api: httpx.Client) -> bool:
     except httpx.TransportError:
         time.sleep(0.2)
         return False
-
-
-def stop_processes(*procs: subprocess.Popen | None) -> None:
-    """SIGTERM (a clean shutdown is part of the tests), SIGKILL only past 20 s."""
-    running = [p for p in procs if p is not None]
-    for proc in running:
-        proc.send_signal(signal.SIGTERM)
-    for proc in running:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ import yaml
 from controller.agents import bundle
 from controller.config import PROJECT_DIR
 from tests.conftest import wait_for
-from tests.unit.discovery.conftest import controller_up, free_port, stop_processes
+from tests.processes import stop_processes
+from tests.unit.discovery.conftest import controller_up, free_port
 
 BRIDGE, NETNS, VETH = "efdisc0", "efdisc-a", "efdisc-a0"
 CONTROLLER, DEVICE = "10.219.0.1", "10.219.0.2"
