@@ -17,7 +17,6 @@ from controller.cli import remote, runtime
 from controller.cli.runtime import errors_as_exit
 from controller.errors import ControllerError
 
-# Wide when piped (a 16-column table squeezed to 80 columns is unreadable).
 out = runtime.out
 err = runtime.err
 

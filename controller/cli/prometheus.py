@@ -67,15 +67,7 @@ def show_rules(
 ) -> None:
     """Print the fleet's alerting rules: offline, hot, throttled, clock drift, disk, budget."""
     with runtime.errors_as_exit():
-        budgets: dict[str, float] = {}
-        for item in model_budget or []:
-            model, sep, ms = item.partition("=")
-            try:
-                budgets[model] = float(ms) / 1000
-            except ValueError:
-                sep = ""
-            if not sep:
-                raise InvalidRequest(f"--model-budget {item!r}: give MODEL=MS, e.g. resnet18=50")
+        budgets = dict(_model_budget(item) for item in model_budget or [])
         try:
             thresholds = alerts.Thresholds(hot_celsius=hot_celsius, clock_drift_s=clock_drift_s,
                                            disk_free_ratio=disk_free, budget_s=budget_ms / 1000,
@@ -83,3 +75,12 @@ def show_rules(
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
     typer.echo(alerts.render(thresholds), nl=False)
+
+
+def _model_budget(item: str) -> tuple[str, float]:
+    """`resnet18=50` -> ("resnet18", 0.05): a model and its p90 budget in seconds."""
+    model, _, ms = item.partition("=")
+    try:
+        return model, float(ms) / 1000
+    except ValueError:
+        raise InvalidRequest(f"--model-budget {item!r}: give MODEL=MS, e.g. resnet18=50") from None

@@ -20,7 +20,6 @@ from controller.config import Settings
 from controller.selection import Policy, select_fleet
 from controller.store import Store
 
-# Wide when piped, so a report saved to a file keeps one row per line.
 out = runtime.out
 
 

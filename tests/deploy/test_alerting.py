@@ -18,7 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from controller.cli.main import app
 from controller.prometheus import alerts
 from controller.prometheus import config as prom_config
 from tests.conftest import wait_for
@@ -139,3 +141,16 @@ def test_prometheus_sends_the_fleets_alerts_to_alertmanager(tmp_path: Path) -> N
             wait_for(lambda: wanted <= firing(), timeout=60)
             got = firing()
     assert ("EdgeDeviceDown", "rpi-02") not in got and ("EdgeDeviceHot", "rpi-01") not in got
+
+
+def test_the_rules_command_renders_budgets_and_refuses_bad_ones() -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["prometheus", "rules", "--budget-ms", "150",
+                              "--model-budget", "resnet18=50"])
+    assert res.exit_code == 0, res.output
+    assert yaml.safe_load(res.stdout) == alerts.build(alerts.Thresholds(
+        budget_s=0.15, budgets_s={"resnet18": 0.05}))
+    for bad, reason in (("resnet18=x", "give MODEL=MS"), ("resnet18", "give MODEL=MS"),
+                        ("Bad Model=5", "not a model name"), ("resnet18=0", "out of range")):
+        res = runner.invoke(app, ["prometheus", "rules", "--model-budget", bad])
+        assert res.exit_code == 2 and reason in res.stderr, (bad, res.output)

@@ -16,6 +16,8 @@ const HOST_EVENTS = {
   runner_on_skipped: "skipped",
 };
 const FINAL = new Set(["ok", "changed", "failed", "unreachable", "skipped", "canceled", "timeout"]);
+// A host in one of these has stopped before the job's end; any other goes on to its next task.
+const STOPPED = new Set(["failed", "unreachable"]);
 const MAX_LOG_LINES = 5000;
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
 let me = { can_operate: false };
@@ -53,7 +55,7 @@ function setField(tr, field, value) {
 function progress() {
   const total = job ? job.targets.length : rows.size;
   const active = !job || ["queued", "running"].includes(job.status);
-  const finished = active ? new Set(["failed", "unreachable"]) : FINAL;
+  const finished = active ? STOPPED : FINAL;
   const done = [...rows.values()].filter((tr) => finished.has(tr.dataset.status)).length;
   const bar = document.getElementById("job-progress");
   bar.max = Math.max(total, 1);
@@ -118,7 +120,7 @@ function onEvent(msg) {
   if (ev.event === "runner_on_start") {
     setField(tr, "now", ev.task ?? "");
     // On to its next task: running again, unless it already failed or went unreachable.
-    if (!["failed", "unreachable"].includes(tr.dataset.status)) setField(tr, "status", "running");
+    if (!STOPPED.has(tr.dataset.status)) setField(tr, "status", "running");
   } else if (HOST_EVENTS[ev.event]) {
     let status = HOST_EVENTS[ev.event];
     if (status === "ok" && ev.res?.changed) status = "changed";
